@@ -1,0 +1,278 @@
+#include "common/event_model.hpp"
+
+#include "common/chem/descriptors.hpp"
+#include "common/ids.hpp"
+
+namespace tributary::common {
+namespace {
+
+using nlohmann::json;
+
+class EventValidator {
+public:
+    EventValidator(size_t index, const ValidationLimits& limits, std::vector<FieldError>& errors)
+        : index_(index), limits_(limits), errors_(errors) {}
+
+    void Fail(const std::string& field, const std::string& reason) {
+        errors_.push_back({index_, field, reason});
+        failed_ = true;
+    }
+    bool Failed() const { return failed_; }
+
+    // A string of min..max code points. Returns nullptr (after recording why) when invalid or,
+    // for optional fields, absent.
+    const std::string* String(const json& object, const std::string& key, const std::string& path,
+                              bool required, size_t min_chars, size_t max_chars) {
+        auto it = object.find(key);
+        if (it == object.end() || it->is_null()) {
+            if (required) Fail(path, "is required");
+            return nullptr;
+        }
+        if (!it->is_string()) {
+            Fail(path, std::string("must be a string, got ") + it->type_name());
+            return nullptr;
+        }
+        const auto& text = it->get_ref<const std::string&>();
+        const size_t length = Utf8Length(text);
+        if (length < min_chars) {
+            Fail(path, min_chars == 1 ? "must not be empty"
+                                      : "must be at least " + std::to_string(min_chars) +
+                                            " characters");
+            return nullptr;
+        }
+        if (length > max_chars) {
+            Fail(path, "must be at most " + std::to_string(max_chars) + " characters (got " +
+                           std::to_string(length) + ")");
+            return nullptr;
+        }
+        return &text;
+    }
+
+    const json* Object(const json& parent, const std::string& key, const std::string& path,
+                       bool required, size_t max_bytes) {
+        auto it = parent.find(key);
+        if (it == parent.end() || it->is_null()) {
+            if (required) Fail(path, "is required");
+            return nullptr;
+        }
+        if (!it->is_object()) {
+            Fail(path, std::string("must be an object, got ") + it->type_name());
+            return nullptr;
+        }
+        if (max_bytes > 0 && it->dump().size() > max_bytes) {
+            Fail(path, "must be at most " + std::to_string(max_bytes) + " bytes when serialized");
+            return nullptr;
+        }
+        return &*it;
+    }
+
+    // PostgreSQL text and jsonb cannot hold U+0000, so it is refused anywhere in an event.
+    void RejectNul(const json& value, const std::string& path) {
+        if (value.is_string()) {
+            if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+                Fail(path, "must not contain the NUL character (U+0000)");
+            }
+        } else if (value.is_object()) {
+            for (const auto& [key, child] : value.items()) {
+                const std::string child_path = path.empty() ? key : path + "." + key;
+                if (key.find('\0') != std::string::npos) {
+                    Fail(path.empty() ? "(key)" : path, "keys must not contain U+0000");
+                }
+                RejectNul(child, child_path);
+            }
+        } else if (value.is_array()) {
+            for (size_t i = 0; i < value.size(); ++i) {
+                RejectNul(value[i], path + "[" + std::to_string(i) + "]");
+            }
+        }
+    }
+
+    // Validates optional `event_id` and `timestamp` and writes their normalized values.
+    std::string CommonFields(json& payload, SystemTime received_at) {
+        std::string event_id;
+        if (const auto* id = String(payload, "event_id", "event_id", false, 1, 128)) {
+            event_id = *id;
+        } else if (!payload.contains("event_id") || payload["event_id"].is_null()) {
+            event_id = NewUuid();
+        }
+        SystemTime timestamp = received_at;
+        if (const auto* text = String(payload, "timestamp", "timestamp", false, 1, 64)) {
+            auto parsed = ParseRfc3339(*text);
+            if (!parsed) {
+                Fail("timestamp", "must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z");
+            } else {
+                const auto year = static_cast<int>(
+                    std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(*parsed)}
+                        .year());
+                if (year < 1900 || year > 9999) {
+                    Fail("timestamp", "year must be between 1900 and 9999");
+                } else {
+                    timestamp = *parsed;
+                }
+            }
+        }
+        if (!Failed()) {
+            payload["event_id"] = event_id;
+            payload["timestamp"] = FormatRfc3339(timestamp);
+        }
+        return event_id;
+    }
+
+    const ValidationLimits& Limits() const { return limits_; }
+
+private:
+    size_t index_;
+    const ValidationLimits& limits_;
+    std::vector<FieldError>& errors_;
+    bool failed_ = false;
+};
+
+bool IsEventTypeChar(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
+}
+
+void ValidateContext(EventValidator& v, const json& event) {
+    const json* context = v.Object(event, "context", "context", false, v.Limits().max_metadata_bytes);
+    if (context == nullptr) return;
+    if (const json* page = v.Object(*context, "page", "context.page", false, 0)) {
+        for (const char* key : {"url", "path", "referrer", "title"}) {
+            v.String(*page, key, std::string("context.page.") + key, false, 0, 2048);
+        }
+    }
+    if (const json* device = v.Object(*context, "device", "context.device", false, 0)) {
+        for (const char* key : {"type", "os", "browser"}) {
+            v.String(*device, key, std::string("context.device.") + key, false, 0, 128);
+        }
+    }
+    v.String(*context, "ip", "context.ip", false, 0, 64);
+    v.String(*context, "user_agent", "context.user_agent", false, 0, 1024);
+    v.String(*context, "locale", "context.locale", false, 0, 64);
+    v.String(*context, "country", "context.country", false, 0, 64);
+}
+
+std::optional<ValidatedEvent> ValidateAnalytics(EventValidator& v, const json& event,
+                                                SystemTime received_at) {
+    const std::string* user_id = v.String(event, "user_id", "user_id", true, 1, 128);
+    if (const std::string* type = v.String(event, "event_type", "event_type", true, 1, 64)) {
+        for (const char c : *type) {
+            if (!IsEventTypeChar(c)) {
+                v.Fail("event_type", "may contain only letters, digits and _ . : -");
+                break;
+            }
+        }
+    }
+    v.Object(event, "metadata", "metadata", false, v.Limits().max_metadata_bytes);
+    v.String(event, "session_id", "session_id", false, 1, 128);
+    ValidateContext(v, event);
+    v.RejectNul(event, "");
+    json payload = event;
+    const std::string event_id = v.CommonFields(payload, received_at);
+    if (v.Failed()) return std::nullopt;
+    return ValidatedEvent{event_id, *user_id, std::move(payload)};
+}
+
+std::optional<ValidatedEvent> ValidateChemical(EventValidator& v, const json& event,
+                                               SystemTime received_at) {
+    const std::string* molecule_id = v.String(event, "molecule_id", "molecule_id", true, 1, 128);
+    v.String(event, "researcher", "researcher", true, 1, 128);
+    v.String(event, "experiment_id", "experiment_id", false, 1, 128);
+    if (const json* data = v.Object(event, "data", "data", true, 256 * 1024)) {
+        if (const auto* smiles =
+                v.String(*data, "smiles", "data.smiles", false, 1, v.Limits().max_smiles_chars)) {
+            if (const std::string error = chem::ValidateSmiles(*smiles); !error.empty()) {
+                v.Fail("data.smiles", error);
+            }
+        }
+        v.String(*data, "name", "data.name", false, 0, 512);
+        v.String(*data, "formula", "data.formula", false, 0, 256);
+        v.String(*data, "notes", "data.notes", false, 0, v.Limits().max_notes_chars);
+        if (const json* measurements = v.Object(*data, "measurements", "data.measurements", false,
+                                                v.Limits().max_metadata_bytes)) {
+            for (const auto& [key, value] : measurements->items()) {
+                if (!value.is_number()) {
+                    v.Fail("data.measurements." + key,
+                           std::string("must be a number, got ") + value.type_name());
+                }
+            }
+        }
+    }
+    v.RejectNul(event, "");
+    json payload = event;
+    const std::string event_id = v.CommonFields(payload, received_at);
+    if (v.Failed()) return std::nullopt;
+    return ValidatedEvent{event_id, *molecule_id, std::move(payload)};
+}
+
+}  // namespace
+
+std::string_view EventTypeName(EventKind kind) {
+    switch (kind) {
+        case EventKind::kAnalytics: return "user_analytics";
+        case EventKind::kChemical: return "chemical_research";
+    }
+    return "unknown";
+}
+
+std::string_view TopicFor(EventKind kind) {
+    switch (kind) {
+        case EventKind::kAnalytics: return "analytics.events";
+        case EventKind::kChemical: return "research.records";
+    }
+    return "unknown";
+}
+
+size_t Utf8Length(std::string_view text) {
+    size_t count = 0;
+    for (const char c : text) {
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
+    }
+    return count;
+}
+
+ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, SystemTime received_at,
+                                  const ValidationLimits& limits) {
+    ValidationOutcome outcome;
+    if (!body.is_object()) {
+        outcome.errors.push_back(
+            {0, "(body)", std::string("must be a JSON object, got ") + body.type_name()});
+        return outcome;
+    }
+    const json* items = nullptr;
+    json single = json::array();
+    if (auto it = body.find("events"); it != body.end() && it->is_array()) {
+        items = &*it;
+        if (items->empty()) {
+            outcome.errors.push_back({0, "events", "must contain at least one event"});
+            return outcome;
+        }
+        if (items->size() > limits.max_batch_events) {
+            outcome.errors.push_back({0, "events",
+                                      "must contain at most " +
+                                          std::to_string(limits.max_batch_events) +
+                                          " events (got " + std::to_string(items->size()) + ")"});
+            return outcome;
+        }
+    } else {
+        single.push_back(body);
+        items = &single;
+    }
+    outcome.events.reserve(items->size());
+    for (size_t i = 0; i < items->size(); ++i) {
+        const json& event = (*items)[i];
+        if (!event.is_object()) {
+            outcome.errors.push_back(
+                {i, "(event)", std::string("must be a JSON object, got ") + event.type_name()});
+            continue;
+        }
+        EventValidator validator(i, limits, outcome.errors);
+        auto validated = kind == EventKind::kAnalytics
+                             ? ValidateAnalytics(validator, event, received_at)
+                             : ValidateChemical(validator, event, received_at);
+        if (validated) outcome.events.push_back(std::move(*validated));
+    }
+    if (!outcome.errors.empty()) outcome.events.clear();
+    return outcome;
+}
+
+}  // namespace tributary::common

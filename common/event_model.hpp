@@ -1,0 +1,56 @@
+#pragma once
+
+#include "common/time_util.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tributary::common {
+
+enum class EventKind { kAnalytics, kChemical };
+
+// "user_analytics" / "chemical_research": the envelope's `type`.
+std::string_view EventTypeName(EventKind kind);
+// "analytics.events" / "research.records".
+std::string_view TopicFor(EventKind kind);
+
+// One reason an event was rejected; `index` is its position in the request (0 for a single
+// event), `field` a dotted path such as `data.smiles` or `context.page.url`.
+struct FieldError {
+    size_t index = 0;
+    std::string field;
+    std::string reason;
+};
+
+// An accepted event, normalized: `payload` carries `event_id` (assigned when absent) and a
+// `timestamp` in UTC RFC 3339 (the receive time when absent).
+struct ValidatedEvent {
+    std::string event_id;
+    std::string key;  // Kafka key: user_id or molecule_id
+    nlohmann::json payload;
+};
+
+struct ValidationLimits {
+    size_t max_batch_events = 1000;
+    size_t max_metadata_bytes = 16 * 1024;  // serialized metadata / context / measurements
+    size_t max_notes_chars = 16 * 1024;
+    size_t max_smiles_chars = 4096;
+};
+
+struct ValidationOutcome {
+    std::vector<ValidatedEvent> events;
+    std::vector<FieldError> errors;  // non-empty => reject the whole request
+};
+
+// Validates a request body: one event, or {"events": [event, ...]}. Pure except for the RDKit
+// SMILES check; thread-safe. Every problem found is reported, not only the first.
+ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, SystemTime received_at,
+                                  const ValidationLimits& limits = {});
+
+// Number of Unicode code points in valid UTF-8 text.
+size_t Utf8Length(std::string_view text);
+
+}  // namespace tributary::common

@@ -1,0 +1,108 @@
+#include "common/http_util.hpp"
+
+namespace tributary::common {
+namespace {
+
+int HexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+void SetJson(httplib::Response& response, int status, const nlohmann::json& body) {
+    response.status = status;
+    response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                         "application/json");
+}
+
+void SetError(httplib::Response& response, int status, std::string_view code,
+              std::string_view message, nlohmann::json details) {
+    SetJson(response, status,
+            {{"error", {{"code", code}, {"message", message}, {"details", std::move(details)}}}});
+}
+
+std::string UrlDecode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size()) {
+            const int high = HexValue(text[i + 1]);
+            const int low = HexValue(text[i + 2]);
+            if (high >= 0 && low >= 0) {
+                out += static_cast<char>(high * 16 + low);
+                i += 2;
+                continue;
+            }
+        }
+        out += text[i];
+    }
+    return out;
+}
+
+void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
+                     MetricsRegistry& metrics, const std::string& service) {
+    const int threads = options.threads;
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server.set_tcp_nodelay(true);
+    server.set_payload_max_length(options.max_body_bytes);
+    server.set_keep_alive_max_count(options.keep_alive_max_count);
+    server.set_keep_alive_timeout(30);
+    server.set_read_timeout(30, 0);
+    server.set_write_timeout(30, 0);
+    Counter& requests_413 = metrics.GetCounter(
+        "tributary_http_requests_total", "HTTP requests by service, route and status",
+        {{"service", service}, {"route", "(rejected)"}, {"status", "413"}});
+    server.set_logger([&metrics, service, &requests_413](const httplib::Request& request,
+                                                         const httplib::Response& response) {
+        if (response.status == 413) {
+            requests_413.Inc();
+            return;
+        }
+        // Route label: the matched pattern would be ideal, but httplib does not expose it, so the
+        // path is cut at the first dynamic segment to keep label cardinality bounded.
+        std::string route = request.path;
+        static constexpr std::string_view kDynamic[] = {"/user/", "/researcher/", "/molecules/"};
+        for (const auto prefix : kDynamic) {
+            if (const auto pos = route.find(prefix); pos != std::string::npos) {
+                route = route.substr(0, pos + prefix.size()) + ":id";
+                break;
+            }
+        }
+        if (route.size() > 80) route = "(other)";
+        metrics
+            .GetCounter("tributary_http_requests_total", "HTTP requests by service, route and status",
+                        {{"service", service},
+                         {"route", route},
+                         {"status", std::to_string(response.status)}})
+            .Inc();
+    });
+}
+
+void AddOperationalRoutes(httplib::Server& server, MetricsRegistry& metrics,
+                          std::function<std::string()> ready, std::string openapi_json) {
+    server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
+        SetJson(response, 200, {{"status", "ok"}});
+    });
+    server.Get("/readyz", [ready = std::move(ready)](const httplib::Request&,
+                                                     httplib::Response& response) {
+        const std::string reason = ready();
+        if (reason.empty()) {
+            SetJson(response, 200, {{"status", "ready"}});
+        } else {
+            response.set_header("Retry-After", "1");
+            SetJson(response, 503, {{"status", "not_ready"}, {"reason", reason}});
+        }
+    });
+    server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& response) {
+        response.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server.Get("/openapi.json", [openapi = std::move(openapi_json)](const httplib::Request&,
+                                                                    httplib::Response& response) {
+        response.set_content(openapi, "application/json");
+    });
+}
+
+}  // namespace tributary::common

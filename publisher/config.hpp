@@ -1,0 +1,31 @@
+#pragma once
+
+#include "common/config.hpp"
+#include "common/event_model.hpp"
+#include "common/kafka/config.hpp"
+#include "common/logging.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace tributary::publisher {
+
+struct PublisherConfig {
+    std::string host = "0.0.0.0";
+    int port = 8000;
+    int http_threads = 64;  // one per keep-alive connection being served
+    size_t max_body_bytes = 8 * 1024 * 1024;
+    std::chrono::milliseconds delivery_timeout{10000};
+    std::chrono::milliseconds linger{5};
+    bool create_topics = true;
+    common::ValidationLimits limits;
+    common::kafka::KafkaSettings kafka;
+    common::LogConfig log;
+};
+
+// Reads PUBLISHER_HOST, PUBLISHER_PORT, PUBLISHER_HTTP_THREADS, PUBLISHER_MAX_BODY_BYTES,
+// PUBLISHER_MAX_BATCH, PUBLISHER_DELIVERY_TIMEOUT_MS, KAFKA_LINGER_MS, KAFKA_CREATE_TOPICS, the
+// Kafka settings and LOG_*. Throws common::ConfigError listing every bad value.
+PublisherConfig LoadPublisherConfig(common::EnvReader& env);
+
+}  // namespace tributary::publisher

@@ -1,0 +1,53 @@
+#pragma once
+
+#include "common/event_model.hpp"
+#include "common/metrics.hpp"
+#include "publisher/event_sink.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace tributary::publisher {
+
+// What the HTTP layer sends back; `retry_after_seconds` > 0 adds a Retry-After header.
+struct IngestResponse {
+    int status = 202;
+    nlohmann::json body;
+    int retry_after_seconds = 0;
+};
+
+// The ingestion use case, independent of the HTTP route that received the body (a future
+// Segment-compatible route reuses it): content-type check, JSON parse, validation, envelope,
+// publish, and the mapping of each outcome to a status code. Thread-safe.
+class IngestService {
+public:
+    IngestService(EventSink& sink, common::ValidationLimits limits,
+                  common::MetricsRegistry& metrics);
+
+    IngestResponse Ingest(common::EventKind kind, std::string_view content_type,
+                          std::string_view body);
+
+private:
+    struct KindMetrics {
+        common::Counter* accepted;
+        common::Counter* rejected;
+        common::Histogram* publish_seconds;
+    };
+    KindMetrics& MetricsFor(common::EventKind kind) {
+        return kind == common::EventKind::kAnalytics ? analytics_metrics_ : chemical_metrics_;
+    }
+
+    EventSink& sink_;
+    common::ValidationLimits limits_;
+    KindMetrics analytics_metrics_;
+    KindMetrics chemical_metrics_;
+    common::Counter& unavailable_;
+    common::Counter& overloaded_;
+};
+
+// True for application/json and application/*+json, with or without parameters.
+bool IsJsonContentType(std::string_view content_type);
+
+}  // namespace tributary::publisher

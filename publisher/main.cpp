@@ -1,0 +1,101 @@
+// tributary-publisher: HTTP ingestion -> Kafka. Wires configuration, the producer and the
+// HTTP server; all logic lives in the tributary_publisher library.
+#include "common/http_util.hpp"
+#include "common/kafka/admin.hpp"
+#include "common/kafka/producer.hpp"
+#include "common/logging.hpp"
+#include "common/signals.hpp"
+#include "publisher/config.hpp"
+#include "publisher/ingest_service.hpp"
+#include "publisher/kafka_event_sink.hpp"
+#include "publisher/routes.hpp"
+
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+using namespace tributary;
+
+int main() {
+    common::ShutdownSignals signals;  // block SIGTERM/SIGINT before any thread starts
+    publisher::PublisherConfig config;
+    try {
+        common::EnvReader env;
+        config = publisher::LoadPublisherConfig(env);
+    } catch (const common::ConfigError& e) {
+        std::cerr << "tributary-publisher: " << e.what() << "\n";
+        return 2;
+    }
+    common::InitLogging(config.log);
+    const auto log = common::GetLogger("publisher");
+    try {
+        common::MetricsRegistry metrics;
+        common::kafka::ProducerOptions options;
+        options.delivery_timeout = config.delivery_timeout;
+        options.linger = config.linger;
+        options.client_id = "tributary-publisher";
+        common::kafka::Producer producer(config.kafka, options, &metrics);
+        metrics.AddCallbackGauge("tributary_kafka_producer_queue_messages",
+                                 "Messages waiting in the producer's local queue",
+                                 [&producer] { return static_cast<double>(producer.QueueLength()); });
+
+        std::atomic<bool> topics_ready{!config.create_topics};
+        std::thread topic_thread;
+        if (config.create_topics) {
+            // Topic creation retries in the background so the process starts (and reports
+            // not-ready) while Kafka is still coming up.
+            topic_thread = std::thread([&] {
+                for (int attempt = 0; !signals.Requested(); ++attempt) {
+                    try {
+                        common::kafka::EnsureTopics(producer.Handle(), common::kafka::ContractTopics(),
+                                                    config.kafka.topic_partitions,
+                                                    config.kafka.replication_factor,
+                                                    std::chrono::seconds(10));
+                        topics_ready.store(true);
+                        log->info("topics ready");
+                        return;
+                    } catch (const common::kafka::KafkaError& e) {
+                        log->warn("ensuring topics failed (attempt {}): {}", attempt + 1, e.what());
+                        signals.WaitFor(std::chrono::seconds(2));
+                    }
+                }
+            });
+        }
+
+        publisher::KafkaEventSink sink(producer, config.delivery_timeout);
+        publisher::IngestService service(sink, config.limits, metrics);
+        httplib::Server server;
+        common::ConfigureServer(server,
+                                {.threads = config.http_threads,
+                                 .max_body_bytes = config.max_body_bytes,
+                                 .keep_alive_max_count = 100000},
+                                metrics, "publisher");
+        publisher::RegisterRoutes(server, service, metrics, [&]() -> std::string {
+            if (!topics_ready.load()) return "topics not created yet";
+            return sink.Unavailable();
+        });
+        if (!server.bind_to_port(config.host, config.port)) {
+            log->critical("cannot listen on {}:{}", config.host, config.port);
+            signals.Trigger();
+            if (topic_thread.joinable()) topic_thread.join();
+            return 1;
+        }
+        std::thread http_thread([&] { server.listen_after_bind(); });
+        log->info("publisher listening on {}:{} (kafka {})", config.host, config.port,
+                  config.kafka.bootstrap_servers);
+
+        signals.Wait();
+        log->info("shutting down: finishing in-flight requests and flushing Kafka");
+        server.stop();  // stops accepting; pool threads finish the requests they are serving
+        http_thread.join();
+        if (topic_thread.joinable()) topic_thread.join();
+        if (!producer.Flush(std::chrono::seconds(15))) {
+            log->error("flush timed out; {} messages still queued", producer.QueueLength());
+        }
+        log->info("publisher stopped");
+        return 0;
+    } catch (const std::exception& e) {
+        log->critical("publisher failed: {}", e.what());
+        return 1;
+    }
+}

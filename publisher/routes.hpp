@@ -1,0 +1,21 @@
+#pragma once
+
+#include "common/metrics.hpp"
+#include "publisher/ingest_service.hpp"
+
+#include <httplib.h>
+
+#include <functional>
+#include <string>
+
+namespace tributary::publisher {
+
+// Registers the ingestion endpoints and the operational ones (/healthz, /readyz, /metrics,
+// /openapi.json) on `server`. `service` and `metrics` must outlive the server.
+void RegisterRoutes(httplib::Server& server, IngestService& service,
+                    common::MetricsRegistry& metrics, std::function<std::string()> ready);
+
+// The OpenAPI 3 document of the publisher.
+const std::string& PublisherOpenApi();
+
+}  // namespace tributary::publisher

@@ -1,0 +1,34 @@
+#pragma once
+
+#include "common/config.hpp"
+#include "common/kafka/config.hpp"
+#include "common/logging.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace tributary::subscriber {
+
+struct SubscriberConfig {
+    std::string database_url;
+    std::string redis_url;
+    common::kafka::KafkaSettings kafka;
+    std::string group_id = "tributary-subscriber";
+    int workers = 2;
+    int batch_max_messages = 2000;
+    std::chrono::milliseconds batch_max_wait{50};
+    std::chrono::milliseconds retry_initial{200};
+    std::chrono::milliseconds retry_max{10000};
+    int enrichment_max_retries = 8;
+    std::string host = "0.0.0.0";
+    int port = 8002;  // /healthz, /readyz, /metrics
+    bool create_topics = true;
+    common::LogConfig log;
+};
+
+// DATABASE_URL (required), KAFKA_*, SUBSCRIBER_WORKERS, SUBSCRIBER_GROUP_ID,
+// SUBSCRIBER_BATCH_SIZE, SUBSCRIBER_BATCH_WAIT_MS, SUBSCRIBER_RETRY_MAX_MS,
+// ENRICHMENT_MAX_RETRIES, SUBSCRIBER_PORT, LOG_*. Throws common::ConfigError.
+SubscriberConfig LoadSubscriberConfig(common::EnvReader& env);
+
+}  // namespace tributary::subscriber

@@ -1,0 +1,26 @@
+#pragma once
+
+#include "common/metrics.hpp"
+#include "subscriber/config.hpp"
+#include "subscriber/enricher.hpp"
+
+#include <memory>
+
+namespace tributary::subscriber {
+
+// Owns the enrichment machinery of a subscriber process (the enricher the workers call, and
+// any background threads such as the retry scheduler).
+class Enrichment {
+public:
+    virtual ~Enrichment() = default;
+    virtual subscriber::Enricher& Enricher() = 0;
+    // Background work starts after the workers and stops before them.
+    virtual void Start() = 0;
+    virtual void Stop() = 0;
+};
+
+// Builds the enrichment configured for this process.
+std::unique_ptr<Enrichment> MakeEnrichment(const SubscriberConfig& config,
+                                           common::MetricsRegistry& metrics);
+
+}  // namespace tributary::subscriber

@@ -1,0 +1,92 @@
+// tributary-query: the query API over PostgreSQL. Wires configuration, migrations and routes.
+#include "common/backoff.hpp"
+#include "common/config.hpp"
+#include "common/http_util.hpp"
+#include "common/logging.hpp"
+#include "common/signals.hpp"
+#include "subscriber/pg/migrations.hpp"
+#include "subscriber/query/query_service.hpp"
+
+#include <pqxx/pqxx>
+
+#include <iostream>
+#include <thread>
+
+using namespace tributary;
+
+namespace tributary::subscriber::query {
+const std::vector<std::pair<std::string_view, std::string_view>>& EmbeddedQueryOpenApi();
+}
+
+int main() {
+    common::ShutdownSignals signals;
+    std::string database_url;
+    std::string host;
+    int port = 8001;
+    int threads = 16;
+    int pool_size = 8;
+    int statement_timeout_ms = 10000;
+    common::LogConfig log_config;
+    try {
+        common::EnvReader env;
+        database_url = env.RequiredString("DATABASE_URL");
+        host = env.String("QUERY_HOST", "0.0.0.0");
+        port = env.Port("QUERY_PORT", port);
+        threads = static_cast<int>(env.Int("QUERY_HTTP_THREADS", threads, 1, 1024));
+        pool_size = static_cast<int>(env.Int("QUERY_DB_POOL", pool_size, 1, 256));
+        statement_timeout_ms = static_cast<int>(
+            env.Int("QUERY_STATEMENT_TIMEOUT_MS", statement_timeout_ms, 100, 600000));
+        log_config = common::ReadLogConfig(env);
+        env.ThrowIfInvalid();
+    } catch (const common::ConfigError& e) {
+        std::cerr << "tributary-query: " << e.what() << "\n";
+        return 2;
+    }
+    common::InitLogging(log_config);
+    const auto log = common::GetLogger("query");
+    try {
+        common::MetricsRegistry metrics;
+        subscriber::query::DbPool pool(database_url, static_cast<size_t>(pool_size),
+                                       std::chrono::milliseconds(statement_timeout_ms));
+        subscriber::query::QueryService service(pool);
+        std::atomic<bool> migrated{false};
+        httplib::Server server;
+        common::ConfigureServer(server, {.threads = threads}, metrics, "query");
+        subscriber::query::RegisterQueryRoutes(server, service, metrics);
+        common::AddOperationalRoutes(
+            server, metrics,
+            [&]() -> std::string {
+                if (!migrated.load()) return "database migrations not applied yet";
+                return service.CheckDatabase();
+            },
+            std::string(subscriber::query::EmbeddedQueryOpenApi().front().second));
+        if (!server.bind_to_port(host, port)) {
+            log->critical("cannot listen on {}:{}", host, port);
+            return 1;
+        }
+        std::thread http_thread([&] { server.listen_after_bind(); });
+        log->info("query API listening on {}:{} (database {})", host, port,
+                  common::RedactUrl(database_url));
+        // The query API may start before the subscriber: it applies the same migrations (the
+        // advisory lock makes that safe) so its tables exist.
+        common::Backoff backoff(std::chrono::milliseconds(200), std::chrono::seconds(5));
+        while (!signals.Requested() && !migrated.load()) {
+            try {
+                pqxx::connection connection(database_url);
+                subscriber::pg::ApplyMigrations(connection);
+                migrated.store(true);
+            } catch (const std::exception& e) {
+                log->warn("database not ready ({})", e.what());
+                signals.WaitFor(backoff.Next());
+            }
+        }
+        signals.Wait();
+        log->info("shutting down");
+        server.stop();
+        http_thread.join();
+        return 0;
+    } catch (const std::exception& e) {
+        log->critical("query API failed: {}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,265 @@
+#include "subscriber/query/query_service.hpp"
+
+#include "common/http_util.hpp"
+#include "common/logging.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <charconv>
+#include <variant>
+
+namespace tributary::subscriber::query {
+namespace {
+
+// JSON of one analytics event row (alias e).
+constexpr const char* kAnalyticsEventJson = R"sql(json_build_object(
+    'event_id', e.event_id, 'user_id', e.user_id, 'event_type', e.event_type,
+    'timestamp', to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'received_at', to_char(e.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'session_id', e.session_id, 'page', e.page, 'referrer', e.referrer, 'source', e.source,
+    'device', e.device, 'os', e.os, 'browser', e.browser, 'country', e.country,
+    'metadata', e.metadata, 'context', e.context, 'properties', e.extra))sql";
+
+// JSON of one research record row (alias c).
+constexpr const char* kChemicalRecordJson = R"sql(json_build_object(
+    'event_id', c.event_id, 'molecule_id', c.molecule_id, 'researcher', c.researcher,
+    'experiment_id', c.experiment_id,
+    'timestamp', to_char(c.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'received_at', to_char(c.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'name', c.molecule_name, 'smiles', c.smiles, 'canonical_smiles', c.canonical_smiles,
+    'data', c.data, 'descriptors', c.descriptors, 'descriptor_error', c.descriptor_error,
+    'llm_properties', c.llm_properties, 'enrichment_status', c.enrichment_status,
+    'enrichment_provenance', c.enrichment_provenance,
+    'enriched_at', to_char(c.enriched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'properties', c.extra))sql";
+
+QueryResponse BadRequest(const std::string& parameter, const std::string& reason) {
+    const nlohmann::json body = {
+        {"error",
+         {{"code", "invalid_parameter"},
+          {"message", parameter + " " + reason},
+          {"details", {{{"field", parameter}, {"reason", reason}}}}}}};
+    return {400, body.dump()};
+}
+
+QueryResponse NotFound(const std::string& what) {
+    const nlohmann::json body = {
+        {"error", {{"code", "not_found"}, {"message", what}, {"details", nlohmann::json::array()}}}};
+    return {404, body.dump()};
+}
+
+struct Page {
+    int limit = 50;
+    std::optional<Cursor> cursor;
+};
+
+// Parses ?limit= (1..1000) and ?cursor=; an error response when either is invalid.
+std::variant<Page, QueryResponse> ParsePage(const httplib::Request& request) {
+    Page page;
+    if (request.has_param("limit")) {
+        const std::string text = request.get_param_value("limit");
+        int value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 1000) {
+            return BadRequest("limit", "must be an integer from 1 to 1000");
+        }
+        page.limit = value;
+    }
+    if (request.has_param("cursor")) {
+        page.cursor = DecodeCursor(request.get_param_value("cursor"));
+        if (!page.cursor) return BadRequest("cursor", "is not a cursor returned by this API");
+    }
+    return page;
+}
+
+// Runs a keyset-paginated listing. `where` filters on the owner column ($1).
+QueryResponse ListPage(DbPool& pool, const std::string& table, const char* alias,
+                       const char* row_json, const std::string& owner_column,
+                       const std::string& owner, const Page& page) {
+    auto lease = pool.Acquire();
+    try {
+        pqxx::read_transaction txn(*lease);
+        const std::string sql =
+            "SELECT " + std::string(row_json) + "::text, (extract(epoch from " + alias +
+            ".event_time) * 1000000)::bigint, " + alias + ".id FROM " + table + " " + alias +
+            " WHERE " + alias + ".tenant_id = 'default' AND " + alias + "." + owner_column +
+            " = $1 AND ($2::bigint IS NULL OR (" + alias + ".event_time, " + alias +
+            ".id) < (to_timestamp($2::bigint / 1000000.0), $3::bigint)) ORDER BY " + alias +
+            ".event_time DESC, " + alias + ".id DESC LIMIT $4";
+        // A null `const char*` parameter is SQL NULL: the first page has no cursor.
+        const std::string time_us = page.cursor ? std::to_string(page.cursor->time_us) : "";
+        const std::string id = page.cursor ? std::to_string(page.cursor->id) : "";
+        const char* time_param = page.cursor ? time_us.c_str() : nullptr;
+        const char* id_param = page.cursor ? id.c_str() : nullptr;
+        const auto rows = txn.exec_params(sql, owner, time_param, id_param, page.limit + 1);
+        std::string body = "{\"events\":[";
+        const size_t shown = std::min<size_t>(rows.size(), static_cast<size_t>(page.limit));
+        for (size_t i = 0; i < shown; ++i) {
+            if (i > 0) body += ',';
+            body += rows[i][0].c_str();
+        }
+        body += "],\"next_cursor\":";
+        if (rows.size() > static_cast<size_t>(page.limit)) {
+            const auto& last = rows[shown - 1];
+            body += "\"" + EncodeCursor({last[1].as<int64_t>(), last[2].as<int64_t>()}) + "\"";
+        } else {
+            body += "null";
+        }
+        body += ",\"count\":" + std::to_string(shown) + "}";
+        return {200, body};
+    } catch (...) {
+        lease.Discard();
+        throw;
+    }
+}
+
+// Runs one query returning a single JSON text cell.
+std::optional<std::string> SingleJson(DbPool& pool, const std::string& sql, const std::string& arg) {
+    auto lease = pool.Acquire();
+    try {
+        pqxx::read_transaction txn(*lease);
+        const auto rows = txn.exec_params(sql, arg);
+        if (rows.empty() || rows[0][0].is_null()) return std::nullopt;
+        return std::string(rows[0][0].c_str());
+    } catch (...) {
+        lease.Discard();
+        throw;
+    }
+}
+
+}  // namespace
+
+std::string EncodeCursor(const Cursor& cursor) {
+    return std::to_string(cursor.time_us) + "." + std::to_string(cursor.id);
+}
+
+std::optional<Cursor> DecodeCursor(const std::string& text) {
+    const auto dot = text.find('.');
+    if (dot == std::string::npos) return std::nullopt;
+    Cursor cursor;
+    const char* begin = text.data();
+    const auto first = std::from_chars(begin, begin + dot, cursor.time_us);
+    const auto second = std::from_chars(begin + dot + 1, begin + text.size(), cursor.id);
+    if (first.ec != std::errc() || first.ptr != begin + dot || second.ec != std::errc() ||
+        second.ptr != begin + text.size() || cursor.id < 0) {
+        return std::nullopt;
+    }
+    return cursor;
+}
+
+QueryResponse QueryService::UserSummary(const std::string& user_id) {
+    const std::string sql = std::string(R"sql(
+WITH mine AS (
+    SELECT * FROM user_analytics_events WHERE tenant_id = 'default' AND user_id = $1
+)
+SELECT json_build_object(
+    'user_id', $1::text,
+    'total_events', (SELECT count(*) FROM mine),
+    'event_types', COALESCE((SELECT json_object_agg(event_type, n) FROM
+        (SELECT event_type, count(*) AS n FROM mine GROUP BY event_type ORDER BY event_type) t),
+        '{}'::json),
+    'first_seen', (SELECT to_char(min(event_time) AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM mine),
+    'last_seen', (SELECT to_char(max(event_time) AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM mine),
+    'recent_events', COALESCE((SELECT json_agg(j) FROM (SELECT )sql") + kAnalyticsEventJson +
+                            R"sql( AS j FROM mine e ORDER BY e.event_time DESC, e.id DESC LIMIT 10) r),
+        '[]'::json)
+)::text)sql";
+    return {200, SingleJson(pool_, sql, user_id).value_or("{}")};
+}
+
+QueryResponse QueryService::ResearcherSummary(const std::string& researcher) {
+    const std::string sql = std::string(R"sql(
+WITH mine AS (
+    SELECT * FROM chemical_research_events WHERE tenant_id = 'default' AND researcher = $1
+)
+SELECT json_build_object(
+    'researcher', $1::text,
+    'total_experiments', (SELECT count(*) FROM mine),
+    'unique_molecules', (SELECT count(DISTINCT molecule_id) FROM mine),
+    'molecules_list', COALESCE((SELECT json_agg(molecule_id ORDER BY molecule_id) FROM
+        (SELECT DISTINCT molecule_id FROM mine) m), '[]'::json),
+    'recent_experiments', COALESCE((SELECT json_agg(j) FROM (SELECT )sql") +
+                            kChemicalRecordJson + R"sql( AS j FROM mine c
+        ORDER BY c.event_time DESC, c.id DESC LIMIT 10) r), '[]'::json)
+)::text)sql";
+    return {200, SingleJson(pool_, sql, researcher).value_or("{}")};
+}
+
+QueryResponse QueryService::UserEvents(const std::string& user_id, const httplib::Request& request) {
+    auto page = ParsePage(request);
+    if (auto* error = std::get_if<QueryResponse>(&page)) return *error;
+    return ListPage(pool_, "user_analytics_events", "e", kAnalyticsEventJson, "user_id", user_id,
+                    std::get<Page>(page));
+}
+
+QueryResponse QueryService::ResearcherEvents(const std::string& researcher,
+                                             const httplib::Request& request) {
+    auto page = ParsePage(request);
+    if (auto* error = std::get_if<QueryResponse>(&page)) return *error;
+    return ListPage(pool_, "chemical_research_events", "c", kChemicalRecordJson, "researcher",
+                    researcher, std::get<Page>(page));
+}
+
+QueryResponse QueryService::Molecule(const std::string& molecule_id) {
+    const std::string sql = std::string("SELECT ") + kChemicalRecordJson +
+                            R"sql(::text FROM chemical_research_events c
+WHERE c.tenant_id = 'default' AND c.molecule_id = $1
+ORDER BY c.event_time DESC, c.id DESC LIMIT 1)sql";
+    auto json = SingleJson(pool_, sql, molecule_id);
+    if (!json) return NotFound("no record for molecule " + molecule_id);
+    return {200, *json};
+}
+
+std::string QueryService::CheckDatabase() {
+    try {
+        auto lease = pool_.Acquire();
+        pqxx::nontransaction txn(*lease);
+        txn.exec("SELECT 1 FROM chemical_research_events LIMIT 0");
+        return {};
+    } catch (const std::exception& e) {
+        return std::string("database unavailable: ") + e.what();
+    }
+}
+
+void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
+                         common::MetricsRegistry& metrics) {
+    const auto log = common::GetLogger("query");
+    // Wraps a handler: renders its QueryResponse, and turns database failures into a 503 that
+    // says so instead of a dropped connection.
+    const auto handle = [log](auto&& produce) {
+        return [log, produce](const httplib::Request& request, httplib::Response& response) {
+            try {
+                const QueryResponse result = produce(request);
+                response.status = result.status;
+                response.set_content(result.body, "application/json");
+            } catch (const std::exception& e) {
+                log->error("query {} failed: {}", request.path, e.what());
+                response.set_header("Retry-After", "2");
+                common::SetError(response, 503, "database_unavailable",
+                                 "the query could not be answered right now");
+            }
+        };
+    };
+    // httplib has already percent-decoded request.path, so captures are used as they are.
+    server.Get(R"(/api/v1/analytics/user/(.+))", handle([&service](const httplib::Request& r) {
+                   return service.UserSummary(r.matches[1]);
+               }));
+    server.Get(R"(/api/v1/analytics/researcher/(.+))", handle([&service](const httplib::Request& r) {
+                   return service.ResearcherSummary(r.matches[1]);
+               }));
+    server.Get(R"(/api/v1/events/user/(.+))", handle([&service](const httplib::Request& r) {
+                   return service.UserEvents(r.matches[1], r);
+               }));
+    server.Get(R"(/api/v1/events/researcher/(.+))", handle([&service](const httplib::Request& r) {
+                   return service.ResearcherEvents(r.matches[1], r);
+               }));
+    server.Get(R"(/api/v1/research/molecules/(.+))", handle([&service](const httplib::Request& r) {
+                   return service.Molecule(r.matches[1]);
+               }));
+    (void)metrics;
+}
+
+}  // namespace tributary::subscriber::query
