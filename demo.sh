@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# A narrated walkthrough of Tributary on the stack that ./start.sh runs.
+#
+# Usage: ./demo.sh        (start the stack first with ./start.sh)
+#
+# Sends analytics events and chemical-research records to the publisher, shows what the
+# publisher rejects and why, looks at the Kafka topics with kcat, then reads the processed
+# results back through the query API. Every HTTP call shows its real status code.
+set -euo pipefail
+# shellcheck source=infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
+set_log_tag demo
+RUN="${TRIBUTARY_RUN_DIR:-$TRIBUTARY_ROOT/.run}"
+
+[[ -f "$RUN/env" ]] || die "no running stack found ($RUN/env is missing): run ./start.sh first"
+set -a
+# shellcheck disable=SC1091
+source "$RUN/env"
+set +a
+: "${PUBLISHER_URL:?missing in .run/env}" "${QUERY_URL:?missing in .run/env}"
+: "${KAFKA_BOOTSTRAP_SERVERS:?missing in .run/env}"
+
+if [[ -t 1 ]]; then
+    BOLD=$'\033[1m' CYAN=$'\033[36m' GREEN=$'\033[32m' RED=$'\033[31m' DIM=$'\033[2m' OFF=$'\033[0m'
+else
+    BOLD='' CYAN='' GREEN='' RED='' DIM='' OFF=''
+fi
+
+section() { printf '\n%s%s══ %s ══%s\n' "$BOLD" "$CYAN" "$*" "$OFF"; }
+say() { printf '%s\n' "$*"; }
+
+BODY="$(mktemp)"
+trap 'rm -f "$BODY"' EXIT
+
+# pretty FILE — JSON pretty-printed when it is JSON, verbatim otherwise.
+pretty() {
+    if ! python3 -m json.tool --no-ensure-ascii "$1" 2>/dev/null; then
+        cat "$1"
+        [[ "$(tail -c1 "$1")" == '' ]] || echo   # end with exactly one newline
+    fi
+}
+
+# call METHOD URL [JSON] — shows the request, the status code and the (pretty) answer.
+call() {
+    local method="$1" url="$2" data="${3:-}" code
+    printf '%s$ curl -X %s %s%s\n' "$DIM" "$method" "$url" "$OFF"
+    if [[ -n "$data" ]]; then
+        printf '%s%s%s\n' "$DIM" "$data" "$OFF"
+        code="$(curl -sS -o "$BODY" -w '%{http_code}' --max-time 30 -X "$method" \
+            -H 'Content-Type: application/json' --data-binary "$data" "$url")" || code=000
+    else
+        code="$(curl -sS -o "$BODY" -w '%{http_code}' --max-time 30 -X "$method" "$url")" \
+            || code=000
+    fi
+    local colour="$GREEN"
+    [[ "$code" == 2* ]] || colour="$RED"
+    printf '%sHTTP %s%s\n' "$colour" "$code" "$OFF"
+    [[ -s "$BODY" ]] && pretty "$BODY"
+    return 0
+}
+
+section "Tributary demo"
+say "publisher: $PUBLISHER_URL   query API: $QUERY_URL   Kafka: $KAFKA_BOOTSTRAP_SERVERS"
+call GET "$PUBLISHER_URL/readyz"
+
+section "1. One analytics event"
+say "A page view, in the same shape the original platform's clients send."
+call POST "$PUBLISHER_URL/api/v1/events/analytics" \
+    '{"user_id":"user_123","event_type":"page_view","metadata":{"page":"/dashboard","source":"web"}}'
+
+section "2. A batch of analytics events"
+say "One request, several events: all are accepted together or none is."
+call POST "$PUBLISHER_URL/api/v1/events/analytics" '{"events":[
+  {"user_id":"user_123","event_type":"click","metadata":{"page":"/dashboard","element":"export-button","source":"web"}},
+  {"user_id":"user_123","event_type":"page_view","session_id":"sess-42","context":{"page":{"path":"/reports","referrer":"/dashboard"},"device":{"type":"desktop","os":"Linux","browser":"Firefox"},"country":"DE"}},
+  {"user_id":"user_456","event_type":"signup","metadata":{"plan":"free","source":"newsletter"}},
+  {"user_id":"user_123","event_type":"purchase","metadata":{"sku":"PRO-ANNUAL","amount":199.0,"currency":"EUR"}}
+]}'
+
+section "3. Chemical research records"
+say "Aspirin with lab notes; the subscriber computes RDKit descriptors and asks the LLM for properties."
+call POST "$PUBLISHER_URL/api/v1/events/chemical" '{"molecule_id":"aspirin-001","researcher":"Dr. Smith","experiment_id":"exp-2024-001","data":{"smiles":"CC(=O)Oc1ccccc1C(=O)O","name":"aspirin","notes":"white crystalline powder, mp 135 °C, soluble in ethanol","measurements":{"melting_point_c":135,"purity_pct":99.2}}}'
+say "Caffeine and ethanol in one batch:"
+call POST "$PUBLISHER_URL/api/v1/events/chemical" '{"events":[
+  {"molecule_id":"caffeine-001","researcher":"Dr. Smith","data":{"smiles":"CN1C=NC2=C1C(=O)N(C(=O)N2C)C","name":"caffeine","notes":"white powder, bitter, sublimes at 178 °C"}},
+  {"molecule_id":"ethanol-001","researcher":"Dr. Jones","data":{"smiles":"CCO","name":"ethanol","formula":"C2H6O","state":"liquid","notes":"clear colourless liquid, bp 78 °C"}}
+]}'
+
+section "4. What gets rejected"
+say "An analytics event without user_id — the 400 names the field:"
+call POST "$PUBLISHER_URL/api/v1/events/analytics" '{"event_type":"page_view","metadata":{"page":"/home"}}'
+say "A SMILES string RDKit cannot parse (an unclosed ring) — the 400 says why:"
+call POST "$PUBLISHER_URL/api/v1/events/chemical" '{"molecule_id":"broken-001","researcher":"Dr. Smith","data":{"smiles":"C1CC"}}'
+
+section "5. Inside Kafka"
+if command -v kcat >/dev/null; then
+    say "Topics, partitions and leaders:"
+    printf '%s$ kcat -b %s -L%s\n' "$DIM" "$KAFKA_BOOTSTRAP_SERVERS" "$OFF"
+    kcat -b "$KAFKA_BOOTSTRAP_SERVERS" -L -m 10 2>&1 | grep -E 'brokers|broker |topics|topic "' || true
+    say ""
+    say "The partitions of analytics.events (6 by default; one leader each on a single broker):"
+    printf '%s$ kcat -b %s -L -t analytics.events%s\n' "$DIM" "$KAFKA_BOOTSTRAP_SERVERS" "$OFF"
+    kcat -b "$KAFKA_BOOTSTRAP_SERVERS" -L -t analytics.events -m 10 2>&1 | grep -E 'topic|partition' || true
+    say ""
+    say "The first three analytics messages (key = user_id, so one user's events share a partition):"
+    printf "%s\$ kcat -C -t analytics.events -c 3 -e -f 'key=%%k partition=%%p offset=%%o\\\\n%%s\\\\n'%s\n" "$DIM" "$OFF"
+    kcat -b "$KAFKA_BOOTSTRAP_SERVERS" -C -t analytics.events -o beginning -c 3 -e -q \
+        -f 'key=%k partition=%p offset=%o\n%s\n' -m 10 2>&1 || say "(could not read analytics.events)"
+else
+    say "kcat is not installed (infra/install.sh installs it); skipping."
+fi
+
+section "6. Results through the query API"
+say "Giving the subscriber a few seconds to consume, enrich and store..."
+sleep "${DEMO_WAIT:-5}"
+say "Per-user analytics:"
+call GET "$QUERY_URL/api/v1/analytics/user/user_123"
+say "Per-researcher summary (path parameters are URL-decoded):"
+call GET "$QUERY_URL/api/v1/analytics/researcher/Dr.%20Smith"
+say "The latest aspirin record with descriptors, LLM properties and enrichment status:"
+call GET "$QUERY_URL/api/v1/research/molecules/aspirin-001"
+say "The raw events of one user, paginated (limit/cursor):"
+call GET "$QUERY_URL/api/v1/events/user/user_123?limit=5"
+
+section "Done"
+say "More: $PUBLISHER_URL/openapi.json, $QUERY_URL/openapi.json, $PUBLISHER_URL/metrics"
+say "Stop everything with ./start.sh stop"

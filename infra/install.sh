@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs everything Tributary needs to build, test and run locally (Debian 12).
+#
+# Usage: infra/install.sh
+#
+# Idempotent and fast when nothing is missing: asks dpkg which packages are absent and
+# runs apt-get (update + install) only for those, then makes sure the Kafka jars are
+# resolved (infra/kafka.sh fetch). Needs root (or sudo) only when something is missing.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+packages=(
+    # toolchain
+    build-essential cmake ninja-build pkg-config clang-format
+    # C++ libraries
+    librdkafka-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev
+    libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev librdkit-dev libboost-dev
+    # servers and tools
+    postgresql redis-server kcat maven curl python3
+)
+
+# Java: any headless JRE >= 17 does; prefer what is already there.
+java_pkg=openjdk-17-jre-headless
+
+installed() {
+    dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+missing=()
+for p in "${packages[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+if ! installed openjdk-17-jre-headless && ! installed default-jre-headless; then
+    missing+=("$java_pkg")
+fi
+
+if ((${#missing[@]} > 0)); then
+    info "installing missing Debian packages: ${missing[*]}"
+    sudo_cmd=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} by hand"
+        sudo_cmd=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # Debian's packages start system-wide postgresql / redis services on install where an
+    # init system runs. Tributary starts private instances instead; the system ones are
+    # left alone (they use the default ports, ours use free ones).
+else
+    info "all Debian packages present"
+fi
+
+"$TRIBUTARY_ROOT/infra/kafka.sh" fetch

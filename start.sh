@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Runs the whole Tributary stack locally with one command.
+#
+# Usage:
+#   ./start.sh [--no-build]   install what is missing, build Release, start Kafka, PostgreSQL,
+#                             Redis (unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL / REDIS_URL
+#                             point elsewhere), the mock LLM (unless LLM_BASE_URL is set), the
+#                             subscriber, the query API and the publisher.
+#   ./start.sh stop           stop exactly what ./start.sh started
+#   ./start.sh status         show what runs
+#
+# Ports: PUBLISHER_PORT (8000), QUERY_PORT (8001), MOCK_LLM_PORT (8090).
+# State lives in .run/: env (endpoints, KEY=value), logs/*.log, pids/*.pid, infra/ (data).
+set -euo pipefail
+# shellcheck source=infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
+set_log_tag start
+cd "$TRIBUTARY_ROOT"
+
+# Overridable for running a second stack side by side (or testing this script).
+RUN="${TRIBUTARY_RUN_DIR:-$TRIBUTARY_ROOT/.run}"
+BUILD="${TRIBUTARY_RELEASE_DIR:-$TRIBUTARY_ROOT/build/release}"
+PUBLISHER_PORT="${PUBLISHER_PORT:-8000}"
+QUERY_PORT="${QUERY_PORT:-8001}"
+MOCK_LLM_PORT="${MOCK_LLM_PORT:-8090}"
+READY_TIMEOUT="${READY_TIMEOUT:-60}"
+
+# Start order; `stop` goes through it backwards (publisher first, so nothing new comes in).
+SERVICES=(mock-llm subscriber query publisher)
+declare -A BINARY=(
+    [mock-llm]="$BUILD/llm_client/tributary-mock-llm"
+    [subscriber]="$BUILD/subscriber/tributary-subscriber"
+    [query]="$BUILD/subscriber/tributary-query"
+    [publisher]="$BUILD/publisher/tributary-publisher"
+)
+
+pidfile() { echo "$RUN/pids/$1.pid"; }
+
+# service_pid NAME — prints the pid of our running NAME. The pid must still run our binary
+# (argv[0], or argv[1] for an interpreted wrapper): after a reboot or a crash the number
+# may belong to an unrelated process, which must not be signalled.
+service_pid() {
+    local pid args=()
+    pid="$(read_pid "$(pidfile "$1")")" || return 1
+    mapfile -d '' -t args <"/proc/$pid/cmdline" 2>/dev/null || return 1
+    [[ "${args[0]:-}" == "${BINARY[$1]}" || "${args[1]:-}" == "${BINARY[$1]}" ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+print_urls() {
+    # shellcheck disable=SC1091
+    source "$RUN/env"
+    cat <<EOF
+
+Tributary is running.
+  publisher   $PUBLISHER_URL   (POST /api/v1/events/analytics, /api/v1/events/chemical)
+  query API   $QUERY_URL
+  LLM         $LLM_BASE_URL
+  Kafka       $KAFKA_BOOTSTRAP_SERVERS
+  PostgreSQL  $(redact_url "$DATABASE_URL")
+  Redis       $(redact_url "$REDIS_URL")
+Endpoints: .run/env   Logs: .run/logs/   Try: ./demo.sh   Stop: ./start.sh stop
+EOF
+}
+
+# launch NAME — starts NAME in its own session (so Ctrl-C on this script does not reach
+# it) with output appended to .run/logs/NAME.log, and records its pid.
+launch() {
+    local name="$1" bin="${BINARY[$1]}"
+    [[ -x "$bin" ]] || die "$bin is missing: the build did not produce it"
+    info "starting $name"
+    echo "=== $(date -Is) starting $name" >>"$RUN/logs/$name.log"
+    setsid "$bin" >>"$RUN/logs/$name.log" 2>&1 </dev/null &
+    echo $! >"$(pidfile "$name")"
+}
+
+# await NAME URL — waits for URL to answer 2xx while NAME keeps running.
+await() {
+    local name="$1" url="$2" pid
+    pid="$(cat "$(pidfile "$name")")"
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
+        if ! pid_alive "$pid"; then
+            tail -n 30 "$RUN/logs/$name.log" >&2
+            fail "$name exited during start-up (log above: .run/logs/$name.log)"
+        fi
+        ((SECONDS < deadline)) || fail "$name not ready at $url after ${READY_TIMEOUT}s (see .run/logs/$name.log)"
+        sleep 0.3
+    done
+    info "$name ready ($url)"
+}
+
+# fail MESSAGE — a failed start leaves nothing behind.
+fail() {
+    warn "$*"
+    warn "stopping what was started"
+    cmd_stop || true
+    die "start failed: $*"
+}
+
+require_free_port() {
+    local name="$1" port="$2"
+    if tcp_open 127.0.0.1 "$port"; then
+        die "port $port ($name) is taken by another program; set ${3} to another port"
+    fi
+}
+
+cmd_start() {
+    local build=1
+    [[ "${1:-}" == --no-build ]] && build=0
+    mkdir -p "$RUN/logs" "$RUN/pids"
+
+    local running=() dead=() name
+    for name in "${SERVICES[@]}"; do
+        if service_pid "$name" >/dev/null; then
+            running+=("$name")
+        elif [[ -f "$(pidfile "$name")" ]]; then
+            dead+=("$name")
+        fi
+    done
+    if ((${#running[@]} > 0)); then
+        if ((${#dead[@]} > 0)); then
+            warn "partly running: ${running[*]} up, ${dead[*]} exited (see .run/logs/)"
+            die "restart with: ./start.sh stop && ./start.sh"
+        fi
+        info "already running: ${running[*]} (./start.sh status, ./start.sh stop)"
+        [[ -f "$RUN/env" ]] && print_urls
+        exit 0
+    fi
+
+    if ((build)); then
+        "$TRIBUTARY_ROOT/infra/install.sh"
+        info "building Release into build/release"
+        cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIBUTARY_BUILD_TESTS=OFF >/dev/null
+        cmake --build "$BUILD"
+    fi
+
+    require_free_port publisher "$PUBLISHER_PORT" PUBLISHER_PORT
+    require_free_port "query API" "$QUERY_PORT" QUERY_PORT
+
+    # Infrastructure: external servers named by the environment win (handled by up.sh).
+    info "starting infrastructure"
+    local infra_env
+    infra_env="$("$TRIBUTARY_ROOT/infra/up.sh" "$RUN/infra" --topics)" \
+        || fail "infrastructure did not start (logs under .run/infra/)"
+    set -a
+    # shellcheck disable=SC1090
+    source <(printf '%s\n' "$infra_env")
+    set +a
+
+    local use_mock=0
+    if [[ -z "${LLM_BASE_URL:-}" ]]; then
+        use_mock=1
+        require_free_port "mock LLM" "$MOCK_LLM_PORT" MOCK_LLM_PORT
+        export LLM_BASE_URL="http://127.0.0.1:$MOCK_LLM_PORT/v1"
+        # The mock accepts any key; a real provider needs the user's own LLM_API_KEY.
+        export LLM_API_KEY="${LLM_API_KEY:-tributary-mock-key}"
+    fi
+    export PUBLISHER_PORT QUERY_PORT MOCK_LLM_PORT
+    export PUBLISHER_URL="http://127.0.0.1:$PUBLISHER_PORT"
+    export QUERY_URL="http://127.0.0.1:$QUERY_PORT"
+
+    # LLM_API_KEY is a secret: services get it through the environment, .run/env never has it.
+    {
+        echo "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"
+        echo "DATABASE_URL=$DATABASE_URL"
+        echo "REDIS_URL=$REDIS_URL"
+        echo "PUBLISHER_URL=$PUBLISHER_URL"
+        echo "QUERY_URL=$QUERY_URL"
+        echo "LLM_BASE_URL=$LLM_BASE_URL"
+        echo "PUBLISHER_PORT=$PUBLISHER_PORT"
+        echo "QUERY_PORT=$QUERY_PORT"
+        ((use_mock)) && echo "MOCK_LLM_PORT=$MOCK_LLM_PORT"
+        [[ -n "${LLM_MODEL:-}" ]] && echo "LLM_MODEL=$LLM_MODEL"
+        true
+    } >"$RUN/env"
+
+    if ((use_mock)); then
+        launch mock-llm
+        await mock-llm "http://127.0.0.1:$MOCK_LLM_PORT/healthz"
+    fi
+    launch subscriber
+    # The query API may be served by the subscriber binary instead of its own.
+    if [[ -x "${BINARY[query]}" ]]; then
+        launch query
+    else
+        warn "${BINARY[query]} not built: expecting the subscriber to serve the query API"
+    fi
+    launch publisher
+    await publisher "$PUBLISHER_URL/readyz"
+    if [[ -f "$(pidfile query)" ]]; then
+        await query "$QUERY_URL/readyz"
+    else
+        await subscriber "$QUERY_URL/readyz"
+    fi
+    service_pid subscriber >/dev/null || fail "subscriber exited (see .run/logs/subscriber.log)"
+    print_urls
+}
+
+cmd_stop() {
+    local i name pid
+    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+        name="${SERVICES[i]}"
+        if pid="$(service_pid "$name")"; then
+            info "stopping $name (pid $pid)"
+            stop_pid "$pid" 30 "$name"
+        fi
+        rm -f "$(pidfile "$name")"
+    done
+    if [[ -d "$RUN/infra" ]]; then
+        "$TRIBUTARY_ROOT/infra/down.sh" "$RUN/infra"
+    fi
+    info "stopped"
+}
+
+cmd_status() {
+    local name pid rc=0
+    for name in "${SERVICES[@]}"; do
+        if pid="$(service_pid "$name")"; then
+            printf '%-11s running (pid %s)\n' "$name:" "$pid"
+        else
+            printf '%-11s stopped\n' "$name:"
+            [[ -f "$(pidfile "$name")" ]] && rc=3
+        fi
+    done
+    local svc
+    for svc in kafka postgres redis; do
+        if [[ -f "$RUN/infra/started" ]] && grep -qx "$svc" "$RUN/infra/started"; then
+            "$TRIBUTARY_ROOT/infra/$svc.sh" status --dir "$RUN/infra/$svc" | sed -E 's#://([^:/@]*):[^@/]*@#://\1:***@#' || rc=3
+        fi
+    done
+    [[ -f "$RUN/env" ]] && { echo; echo "endpoints (.run/env):"; sed 's/^/  /' "$RUN/env"; }
+    return "$rc"
+}
+
+case "${1:-start}" in
+    start | --no-build) [[ "${1:-}" == start ]] && shift; cmd_start "$@" ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    -h | --help | help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
+    *) die "unknown command: $1 (start | stop | status)" ;;
+esac
