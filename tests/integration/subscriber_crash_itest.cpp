@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <future>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -69,9 +70,13 @@ TEST(PublisherCrash, EveryEventAcknowledgedBeforeThePublisherIsKilledIsStored) {
             }
             auto response = client.Post("/api/v1/events/analytics", nlohmann::json{{"events", events}}.dump(),
                                         "application/json");
-            if (!response) break;
+            if (!response) {
+                std::cerr << "sender stopped after request " << i << ": " << httplib::to_string(response.error()) << "\n";
+                break;
+            }
             if (response->status == 202) {
-                for (const auto& id : nlohmann::json::parse(response->body)["event_ids"]) {
+                const auto body = nlohmann::json::parse(response->body);
+                for (const auto& id : body["event_ids"]) {
                     acknowledged.push_back(id.get<std::string>());
                 }
             }
