@@ -33,11 +33,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /opt/tributary tributary
 COPY --from=build /out/bin/ /usr/local/bin/
-COPY infra/migrations /opt/tributary/infra/migrations
+# SQL migrations are compiled into the binaries; nothing else to copy.
 # Fail the image build, not the container start, when a shared library is missing.
 RUN ! ldd /usr/local/bin/tributary-* | grep 'not found'
 WORKDIR /opt/tributary
 USER tributary
 ENV LOG_FORMAT=json LOG_LEVEL=info
-EXPOSE 8000 8001 8090
+EXPOSE 8000 8001 8002 8090
 CMD ["tributary-publisher"]
