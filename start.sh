@@ -28,7 +28,7 @@ READY_TIMEOUT="${READY_TIMEOUT:-60}"
 # Start order; `stop` goes through it backwards (publisher first, so nothing new comes in).
 SERVICES=(mock-llm subscriber query publisher)
 declare -A BINARY=(
-    [mock-llm]="$BUILD/llm_client/tributary-mock-llm"
+    [mock-llm]="$BUILD/llm_client/mock_server/tributary-mock-llm"
     [subscriber]="$BUILD/subscriber/tributary-subscriber"
     [query]="$BUILD/subscriber/tributary-query"
     [publisher]="$BUILD/publisher/tributary-publisher"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 extern char** environ;
@@ -80,8 +81,8 @@ double EnvReader::Double(const std::string& name, double fallback, double min, d
     errno = 0;
     char* end = nullptr;
     const double parsed = std::strtod(value->c_str(), &end);
-    if (errno != 0 || end == value->c_str() || *end != '\0') {
-        problems_.push_back(name + "='" + *value + "' is not a number");
+    if (errno != 0 || end == value->c_str() || *end != '\0' || !std::isfinite(parsed)) {
+        problems_.push_back(name + "='" + *value + "' is not a finite number");
         return fallback;
     }
     if (parsed < min || parsed > max) {
@@ -130,14 +131,34 @@ LogConfig ReadLogConfig(EnvReader& env) {
     return config;
 }
 
+namespace {
+
+// Hides the value of a `password=` query parameter (libpq accepts it there too).
+std::string RedactQueryPassword(std::string url) {
+    const auto query = url.find('?');
+    if (query == std::string::npos) return url;
+    for (size_t pos = url.find("password=", query); pos != std::string::npos;
+         pos = url.find("password=", pos + 1)) {
+        const char before = url[pos - 1];
+        if (before != '?' && before != '&') continue;
+        const size_t value = pos + 9;
+        const size_t end = url.find('&', value);
+        url.replace(value, (end == std::string::npos ? url.size() : end) - value, "***");
+    }
+    return url;
+}
+
+}  // namespace
+
 std::string RedactUrl(const std::string& url) {
     const auto scheme_end = url.find("://");
-    if (scheme_end == std::string::npos) return url;
+    if (scheme_end == std::string::npos) return RedactQueryPassword(url);
     const auto at = url.find('@', scheme_end + 3);
-    if (at == std::string::npos) return url;
     const auto colon = url.find(':', scheme_end + 3);
-    if (colon == std::string::npos || colon > at) return url;
-    return url.substr(0, colon + 1) + "***" + url.substr(at);
+    if (at == std::string::npos || colon == std::string::npos || colon > at) {
+        return RedactQueryPassword(url);
+    }
+    return RedactQueryPassword(url.substr(0, colon + 1) + "***" + url.substr(at));
 }
 
 }  // namespace tributary::common

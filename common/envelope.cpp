@@ -14,6 +14,10 @@ std::string EncodeEnvelope(const Envelope& envelope) {
 
 DecodedEnvelope DecodeEnvelope(std::string_view bytes) {
     DecodedEnvelope result;
+    if (JsonNestingDepth(bytes) > kMaxJsonDepth + 2) {  // envelope + payload levels
+        result.error = "message value nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+        return result;
+    }
     nlohmann::json json = nlohmann::json::parse(bytes, nullptr, false);
     if (json.is_discarded()) {
         result.error = "message value is not valid JSON";
@@ -51,11 +55,12 @@ DecodedEnvelope DecodeEnvelope(std::string_view bytes) {
         result.error = "envelope field 'schema_version' is missing or not an integer";
         return result;
     }
-    envelope.schema_version = version->get<int>();
-    if (envelope.schema_version != kSchemaVersion) {
-        result.error = "unsupported schema_version " + std::to_string(envelope.schema_version);
+    const auto schema_version = version->get<int64_t>();
+    if (schema_version != kSchemaVersion) {
+        result.error = "unsupported schema_version " + std::to_string(schema_version);
         return result;
     }
+    envelope.schema_version = kSchemaVersion;
     if (auto tenant = json.find("tenant_id"); tenant != json.end() && tenant->is_string()) {
         envelope.tenant_id = tenant->get<std::string>();
     }

@@ -3,6 +3,8 @@
 #include "common/chem/descriptors.hpp"
 #include "common/ids.hpp"
 
+#include <algorithm>
+
 namespace tributary::common {
 namespace {
 
@@ -180,7 +182,11 @@ std::optional<ValidatedEvent> ValidateChemical(EventValidator& v, const json& ev
     if (const json* data = v.Object(event, "data", "data", true, 256 * 1024)) {
         if (const auto* smiles =
                 v.String(*data, "smiles", "data.smiles", false, 1, v.Limits().max_smiles_chars)) {
-            if (const std::string error = chem::ValidateSmiles(*smiles); !error.empty()) {
+            if (smiles->find_first_of(" \t\r\n") != std::string::npos) {
+                // RDKit would read up to the blank and take the rest as a name, describing a
+                // different molecule from the one stored.
+                v.Fail("data.smiles", "must not contain whitespace");
+            } else if (const std::string error = chem::ValidateSmiles(*smiles); !error.empty()) {
                 v.Fail("data.smiles", error);
             }
         }
@@ -204,6 +210,21 @@ std::optional<ValidatedEvent> ValidateChemical(EventValidator& v, const json& ev
     return ValidatedEvent{event_id, *molecule_id, std::move(payload)};
 }
 
+// Depth of a parsed document, walked with an explicit stack (no recursion).
+size_t NestingDepth(const json& root) {
+    size_t deepest = 0;
+    std::vector<std::pair<const json*, size_t>> stack = {{&root, 1}};
+    while (!stack.empty()) {
+        const auto [node, depth] = stack.back();
+        stack.pop_back();
+        if (!node->is_structured()) continue;
+        deepest = std::max(deepest, depth);
+        if (depth > kMaxJsonDepth + 1) return depth;  // deep enough to refuse; stop walking
+        for (const auto& child : *node) stack.emplace_back(&child, depth + 1);
+    }
+    return deepest;
+}
+
 }  // namespace
 
 std::string_view EventTypeName(EventKind kind) {
@@ -222,6 +243,38 @@ std::string_view TopicFor(EventKind kind) {
     return "unknown";
 }
 
+size_t JsonNestingDepth(std::string_view json_text) {
+    size_t depth = 0;
+    size_t deepest = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : json_text) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        switch (c) {
+            case '"': in_string = true; break;
+            case '{':
+            case '[':
+                deepest = std::max(deepest, ++depth);
+                break;
+            case '}':
+            case ']':
+                if (depth > 0) --depth;
+                break;
+            default: break;
+        }
+    }
+    return deepest;
+}
+
 size_t Utf8Length(std::string_view text) {
     size_t count = 0;
     for (const char c : text) {
@@ -238,28 +291,34 @@ ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, Sy
             {0, "(body)", std::string("must be a JSON object, got ") + body.type_name()});
         return outcome;
     }
-    const json* items = nullptr;
-    json single = json::array();
+    // Validation and serialization recurse; refuse documents deep enough to exhaust the stack.
+    if (NestingDepth(body) > kMaxJsonDepth + 1) {  // +1: the {"events": [...]} wrapper
+        outcome.errors.push_back({0, "(body)", "nests objects/arrays deeper than " +
+                                                   std::to_string(kMaxJsonDepth) + " levels"});
+        return outcome;
+    }
+    // Pointers into the body: a single event is not copied into a one-element batch.
+    std::vector<const json*> items;
     if (auto it = body.find("events"); it != body.end() && it->is_array()) {
-        items = &*it;
-        if (items->empty()) {
+        if (it->empty()) {
             outcome.errors.push_back({0, "events", "must contain at least one event"});
             return outcome;
         }
-        if (items->size() > limits.max_batch_events) {
+        if (it->size() > limits.max_batch_events) {
             outcome.errors.push_back({0, "events",
                                       "must contain at most " +
                                           std::to_string(limits.max_batch_events) +
-                                          " events (got " + std::to_string(items->size()) + ")"});
+                                          " events (got " + std::to_string(it->size()) + ")"});
             return outcome;
         }
+        items.reserve(it->size());
+        for (const json& event : *it) items.push_back(&event);
     } else {
-        single.push_back(body);
-        items = &single;
+        items.push_back(&body);
     }
-    outcome.events.reserve(items->size());
-    for (size_t i = 0; i < items->size(); ++i) {
-        const json& event = (*items)[i];
+    outcome.events.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+        const json& event = *items[i];
         if (!event.is_object()) {
             outcome.errors.push_back(
                 {i, "(event)", std::string("must be a JSON object, got ") + event.type_name()});

@@ -53,4 +53,11 @@ ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, Sy
 // Number of Unicode code points in valid UTF-8 text.
 size_t Utf8Length(std::string_view text);
 
+// Deepest nesting of objects/arrays in a JSON text (brackets inside strings are ignored).
+// Cheap, non-recursive: lets callers refuse documents whose depth would make recursive code
+// (validation, serialization) exhaust the stack, before building them.
+size_t JsonNestingDepth(std::string_view json_text);
+
+inline constexpr size_t kMaxJsonDepth = 64;
+
 }  // namespace tributary::common

@@ -1,5 +1,6 @@
 #include "common/metrics.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -45,10 +46,10 @@ std::string RenderLabels(const Labels& labels, const std::string& extra = {}) {
 std::string FormatNumber(double value) {
     if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
     if (std::isnan(value)) return "NaN";
-    std::ostringstream stream;
-    stream.precision(17);
-    stream << value;
-    return stream.str();
+    // Shortest text that reads back as the same double: 0.1, not 0.10000000000000001.
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    return std::string(buffer, result.ptr);
 }
 
 // Splices an extra label into an already rendered label set (`{a="b"}` + `le="1"`).

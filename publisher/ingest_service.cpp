@@ -56,6 +56,13 @@ IngestResponse IngestService::Ingest(common::EventKind kind, std::string_view co
                      "Content-Type must be application/json (got '" +
                          std::string(content_type.empty() ? "none" : content_type) + "')");
     }
+    if (const size_t depth = common::JsonNestingDepth(body); depth > common::kMaxJsonDepth) {
+        return Error(400, "invalid_json",
+                     "request body nests objects/arrays " + std::to_string(depth) +
+                         " levels deep; at most " + std::to_string(common::kMaxJsonDepth) +
+                         " are accepted",
+                     nlohmann::json::array({{{"index", 0}, {"field", "(body)"}, {"reason", "nesting too deep"}}}));
+    }
     nlohmann::json parsed;
     try {
         parsed = nlohmann::json::parse(body);

@@ -1,5 +1,9 @@
 #include "subscriber/config.hpp"
 
+#include "subscriber/redis/redis_client.hpp"
+
+#include <algorithm>
+
 namespace tributary::subscriber {
 
 SubscriberConfig LoadSubscriberConfig(common::EnvReader& env) {
@@ -21,6 +25,24 @@ SubscriberConfig LoadSubscriberConfig(common::EnvReader& env) {
     config.port = env.Port("SUBSCRIBER_PORT", config.port);
     config.create_topics = env.Bool("KAFKA_CREATE_TOPICS", config.create_topics);
     config.log = common::ReadLogConfig(env);
+    config.enrichment_enabled = env.Choice("ENRICHMENT", "llm", {"llm", "off"}) == "llm";
+    config.inline_budget = std::chrono::milliseconds(
+        env.Int("LLM_INLINE_BUDGET_MS", config.inline_budget.count(), 0, 600000));
+    config.llm = llm::LlmConfig::FromEnv(env);
+    config.retry_threads = static_cast<int>(
+        env.Int("ENRICHMENT_RETRY_THREADS", config.llm.max_inflight, 1, 256));
+    config.retry_lease = std::chrono::milliseconds(
+        env.Int("ENRICHMENT_LEASE_MS", config.retry_lease.count(), 1000, 3600000));
+    config.enrich_retry_initial = std::chrono::milliseconds(
+        env.Int("ENRICHMENT_RETRY_INITIAL_MS", config.enrich_retry_initial.count(), 10, 3600000));
+    config.enrich_retry_max = std::chrono::milliseconds(
+        env.Int("ENRICHMENT_RETRY_MAX_MS", config.enrich_retry_max.count(), 10, 86400000));
+    config.retry_call_budget = std::min(config.retry_call_budget, config.retry_lease / 2);
+    config.cache_ttl = std::chrono::seconds(env.Int("LLM_CACHE_TTL_S", config.cache_ttl.count(), 0, 365LL * 86400));
+    config.redis_prefix = env.String("REDIS_KEY_PREFIX", config.redis_prefix);
+    if (std::string error; !redis::ParseRedisUrl(config.redis_url, &error)) {
+        env.AddProblem("REDIS_URL='" + common::RedactUrl(config.redis_url) + "' is invalid: " + error);
+    }
     if (!config.database_url.empty() && !config.database_url.starts_with("postgres")) {
         env.AddProblem("DATABASE_URL must be a libpq URI (postgresql://user@host:port/db), got '" +
                        common::RedactUrl(config.database_url) + "'");

@@ -3,6 +3,7 @@
 #include "common/config.hpp"
 #include "common/kafka/config.hpp"
 #include "common/logging.hpp"
+#include "llm_client/llm_config.hpp"
 
 #include <chrono>
 #include <string>
@@ -24,6 +25,18 @@ struct SubscriberConfig {
     int port = 8002;  // /healthz, /readyz, /metrics
     bool create_topics = true;
     common::LogConfig log;
+
+    // Research-record enrichment.
+    bool enrichment_enabled = true;                      // ENRICHMENT=llm|off
+    std::chrono::milliseconds inline_budget{1500};       // LLM_INLINE_BUDGET_MS, per batch
+    int retry_threads = 4;                               // ENRICHMENT_RETRY_THREADS
+    std::chrono::milliseconds retry_call_budget{30000};  // per LLM call from the retry queue
+    std::chrono::milliseconds retry_lease{120000};       // ENRICHMENT_LEASE_MS
+    std::chrono::milliseconds enrich_retry_initial{5000};  // ENRICHMENT_RETRY_INITIAL_MS
+    std::chrono::milliseconds enrich_retry_max{600000};    // ENRICHMENT_RETRY_MAX_MS
+    std::chrono::seconds cache_ttl{30 * 24 * 3600};      // LLM_CACHE_TTL_S
+    std::string redis_prefix = "tributary";              // REDIS_KEY_PREFIX
+    llm::LlmConfig llm;
 };
 
 // DATABASE_URL (required), KAFKA_*, SUBSCRIBER_WORKERS, SUBSCRIBER_GROUP_ID,

@@ -1,5 +1,7 @@
 #include "subscriber/enrichment_factory.hpp"
 
+#include "subscriber/enrichment/llm_enrichment.hpp"
+
 namespace tributary::subscriber {
 namespace {
 
@@ -15,8 +17,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Enrichment> MakeEnrichment(const SubscriberConfig&, common::MetricsRegistry&) {
-    return std::make_unique<PendingOnly>();
+std::unique_ptr<Enrichment> MakeEnrichment(const SubscriberConfig& config,
+                                           common::MetricsRegistry& metrics,
+                                           common::kafka::Producer& dead_letters) {
+    if (!config.enrichment_enabled) return std::make_unique<PendingOnly>();
+    return std::make_unique<LlmEnrichment>(config, metrics, dead_letters);
 }
 
 }  // namespace tributary::subscriber

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/kafka/producer.hpp"
 #include "common/metrics.hpp"
 #include "subscriber/config.hpp"
 #include "subscriber/enricher.hpp"
@@ -20,7 +21,9 @@ public:
 };
 
 // Builds the enrichment configured for this process.
+// `dead_letters` receives records whose enrichment failed for good; it must outlive the result.
 std::unique_ptr<Enrichment> MakeEnrichment(const SubscriberConfig& config,
-                                           common::MetricsRegistry& metrics);
+                                           common::MetricsRegistry& metrics,
+                                           common::kafka::Producer& dead_letters);
 
 }  // namespace tributary::subscriber

@@ -100,7 +100,7 @@ int main() {
                     }
                 }
             }
-            auto enrichment = subscriber::MakeEnrichment(config, metrics);
+            auto enrichment = subscriber::MakeEnrichment(config, metrics, dead_letters);
             subscriber::WorkerMetrics worker_metrics(metrics);
             std::vector<std::unique_ptr<subscriber::pg::PgEventStore>> stores;
             std::vector<std::thread> threads;

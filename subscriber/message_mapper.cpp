@@ -173,7 +173,7 @@ MappedMessage MapMessage(std::string_view topic, std::string_view value, int32_t
                                              std::string(common::EventTypeName(envelope.kind)) +
                                              "' does not belong on topic " + std::string(topic)};
     }
-    if (envelope.event_id.size() > 128) {
+    if (common::Utf8Length(envelope.event_id) > 128) {
         return PoisonMessage{"validate", "event_id longer than 128 characters"};
     }
     if (auto received = common::ParseRfc3339(envelope.received_at)) {

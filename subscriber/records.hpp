@@ -59,6 +59,11 @@ struct ChemicalRow {
     std::optional<std::string> enrichment_provenance;
     std::optional<std::string> enriched_at;
     std::optional<std::string> extra;
+    // event_processing_status of the record when first stored: "stored" (nothing more to do),
+    // "retry_scheduled" (an LLM retry is queued, due at next_attempt_at) or "failed".
+    std::string processing_status = "stored";
+    std::optional<std::string> next_attempt_at;
+    std::optional<std::string> last_error;
     int32_t kafka_partition = -1;
     int64_t kafka_offset = -1;
 };

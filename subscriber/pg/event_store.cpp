@@ -1,5 +1,7 @@
 #include "subscriber/pg/event_store.hpp"
 
+#include "subscriber/pg/analytics_rollups.hpp"
+
 #include <pqxx/pqxx>
 
 #include <array>
@@ -23,7 +25,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_chemical (
     canonical_smiles TEXT, data JSONB, descriptors JSONB, descriptor_error TEXT,
     mw DOUBLE PRECISION, logp DOUBLE PRECISION, tpsa DOUBLE PRECISION, hbd INTEGER,
     hba INTEGER, llm_properties JSONB, enrichment_status TEXT, enrichment_provenance JSONB,
-    enriched_at TIMESTAMPTZ, extra JSONB, kafka_partition INTEGER, kafka_offset BIGINT
+    enriched_at TIMESTAMPTZ, extra JSONB, kafka_partition INTEGER, kafka_offset BIGINT,
+    processing_status TEXT, next_attempt_at TIMESTAMPTZ, last_error TEXT
 ) ON COMMIT DELETE ROWS;
 )sql";
 
@@ -78,7 +81,15 @@ void CopyAnalytics(pqxx::work& txn, std::span<const AnalyticsRow> rows) {
 }
 
 void CopyChemical(pqxx::work& txn, std::span<const ChemicalRow> rows) {
-    pqxx::stream_to stream(txn, "stage_chemical");
+    pqxx::stream_to stream(txn, "stage_chemical",
+                           std::vector<std::string>{
+                               "tenant_id", "event_id", "molecule_id", "researcher",
+                               "experiment_id", "event_time", "received_at", "molecule_name",
+                               "smiles", "canonical_smiles", "data", "descriptors",
+                               "descriptor_error", "mw", "logp", "tpsa", "hbd", "hba",
+                               "llm_properties", "enrichment_status", "enrichment_provenance",
+                               "enriched_at", "extra", "kafka_partition", "kafka_offset",
+                               "processing_status", "next_attempt_at", "last_error"});
     for (const ChemicalRow& r : rows) {
         const auto mw = OptionalNumber(r.mw);
         const auto logp = OptionalNumber(r.logp);
@@ -87,7 +98,7 @@ void CopyChemical(pqxx::work& txn, std::span<const ChemicalRow> rows) {
         const auto hba = OptionalNumber(r.hba);
         const std::string partition = std::to_string(r.kafka_partition);
         const std::string offset = std::to_string(r.kafka_offset);
-        const std::array<const char*, 25> values = {
+        const std::array<const char*, 28> values = {
             r.tenant_id.c_str(),
             r.event_id.c_str(),
             r.molecule_id.c_str(),
@@ -112,7 +123,10 @@ void CopyChemical(pqxx::work& txn, std::span<const ChemicalRow> rows) {
             OrNull(r.enriched_at),
             OrNull(r.extra),
             partition.c_str(),
-            offset.c_str()};
+            offset.c_str(),
+            r.processing_status.c_str(),
+            OrNull(r.next_attempt_at),
+            OrNull(r.last_error)};
         stream << values;
     }
     stream.complete();
@@ -131,6 +145,7 @@ pqxx::connection& PgEventStore::Connection() {
         auto fresh = std::make_unique<pqxx::connection>(database_url_);
         pqxx::nontransaction setup(*fresh);
         setup.exec(kCreateStaging);
+        setup.exec(AnalyticsRollupStagingSql());
         setup.commit();
         connection_ = std::move(fresh);
     }
@@ -144,11 +159,8 @@ StoreResult PgEventStore::Store(std::span<const AnalyticsRow> analytics,
         pqxx::work txn(Connection());
         if (!analytics.empty()) {
             CopyAnalytics(txn, analytics);
-            const auto inserted = txn.exec(
-                std::string("INSERT INTO user_analytics_events (") + kAnalyticsColumns +
-                ") SELECT " + kAnalyticsColumns +
-                " FROM stage_analytics ON CONFLICT (tenant_id, event_id) DO NOTHING");
-            result.analytics_inserted = inserted.affected_rows();
+            // Rows and their rollups (migration 0002) in this same transaction.
+            result.analytics_inserted = InsertAnalyticsWithRollups(txn, kAnalyticsColumns);
         }
         if (!chemical.empty()) {
             CopyChemical(txn, chemical);
@@ -158,12 +170,14 @@ StoreResult PgEventStore::Store(std::span<const AnalyticsRow> analytics,
                 std::string("WITH ins AS (INSERT INTO chemical_research_events (") +
                 kChemicalColumns + ") SELECT " + kChemicalColumns +
                 " FROM stage_chemical ON CONFLICT (tenant_id, event_id) DO NOTHING"
-                " RETURNING tenant_id, event_id, enrichment_status),"
+                " RETURNING tenant_id, event_id),"
                 " st AS (INSERT INTO event_processing_status"
-                " (tenant_id, event_id, event_kind, status, max_retries)"
-                " SELECT tenant_id, event_id, 'chemical_research', enrichment_status, " +
+                " (tenant_id, event_id, event_kind, status, max_retries, next_attempt_at, last_error)"
+                " SELECT DISTINCT ON (s.tenant_id, s.event_id) s.tenant_id, s.event_id,"
+                " 'chemical_research', s.processing_status, " +
                 std::to_string(enrichment_max_retries_) +
-                " FROM ins ON CONFLICT (tenant_id, event_id) DO NOTHING)"
+                ", s.next_attempt_at, s.last_error FROM ins JOIN stage_chemical s"
+                " USING (tenant_id, event_id) ON CONFLICT (tenant_id, event_id) DO NOTHING)"
                 " SELECT count(*) FROM ins");
             result.chemical_inserted = inserted[0][0].as<size_t>();
         }

@@ -2,6 +2,8 @@
 
 #include "common/http_util.hpp"
 #include "common/logging.hpp"
+#include "subscriber/query/analytics_queries.hpp"
+#include "subscriber/query/research_queries.hpp"
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -129,6 +131,8 @@ std::optional<std::string> SingleJson(DbPool& pool, const std::string& sql, cons
 }
 
 }  // namespace
+
+const char* ChemicalRecordJson() { return kChemicalRecordJson; }
 
 std::string EncodeCursor(const Cursor& cursor) {
     return std::to_string(cursor.time_us) + "." + std::to_string(cursor.id);
@@ -258,6 +262,29 @@ void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
                }));
     server.Get(R"(/api/v1/research/molecules/(.+))", handle([&service](const httplib::Request& r) {
                    return service.Molecule(r.matches[1]);
+               }));
+    // Analytics and research queries (analytics_queries.cpp, research_queries.cpp).
+    const auto analytics = std::make_shared<AnalyticsQueries>(service.Pool());
+    const auto research = std::make_shared<ResearchQueries>(service.Pool());
+    using Method = QueryResponse (AnalyticsQueries::*)(const ParamMap&);
+    for (const auto& [path, method] : std::initializer_list<std::pair<const char*, Method>>{
+             {"/api/v1/analytics/event-trends", &AnalyticsQueries::EventTrends},
+             {"/api/v1/analytics/event-types", &AnalyticsQueries::EventTypes},
+             {"/api/v1/analytics/top", &AnalyticsQueries::Top},
+             {"/api/v1/analytics/user-distribution", &AnalyticsQueries::UserDistribution},
+             {"/api/v1/analytics/active-users", &AnalyticsQueries::ActiveUsers},
+             {"/api/v1/analytics/funnel", &AnalyticsQueries::Funnel},
+             {"/api/v1/analytics/retention", &AnalyticsQueries::Retention},
+             {"/api/v1/analytics/sessions", &AnalyticsQueries::Sessions}}) {
+        server.Get(path, handle([analytics, method = method](const httplib::Request& r) {
+                       return ((*analytics).*method)(r.params);
+                   }));
+    }
+    server.Get("/api/v1/research/molecules", handle([research](const httplib::Request& r) {
+                   return research->SearchMolecules(r.params);
+               }));
+    server.Get("/api/v1/research/summary", handle([research](const httplib::Request& r) {
+                   return research->Summary(r.params);
                }));
     (void)metrics;
 }

@@ -38,10 +38,15 @@ public:
     QueryResponse Molecule(const std::string& molecule_id);
     // Empty when PostgreSQL answers, else the reason.
     std::string CheckDatabase();
+    DbPool& Pool() { return pool_; }
 
 private:
     DbPool& pool_;
 };
+
+// SQL expression rendering one chemical_research_events row (alias c) as JSON, as the
+// molecule and researcher endpoints return it.
+const char* ChemicalRecordJson();
 
 // Registers the query endpoints and the operational ones on `server`.
 void RegisterQueryRoutes(httplib::Server& server, QueryService& service,

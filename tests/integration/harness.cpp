@@ -282,6 +282,16 @@ std::unique_ptr<Process> StartQuery(const Env& env, int port) {
     return process;
 }
 
+std::unique_ptr<Process> StartMockLlm(Env env, int port) {
+    env["MOCK_LLM_PORT"] = std::to_string(port);
+    auto process = std::make_unique<Process>(
+        "mock-llm", Infra::Get().Binary("llm_client/mock_server/tributary-mock-llm"), env);
+    if (!WaitFor([port] { return HttpGet(port, "/healthz").status == 200; }, 30s, 100ms)) {
+        throw std::runtime_error("mock LLM not ready:\n" + process->LogTail());
+    }
+    return process;
+}
+
 bool WaitReady(int port, std::chrono::milliseconds timeout) {
     return WaitFor([port] { return HttpGet(port, "/readyz").status == 200; }, timeout, 200ms);
 }

@@ -118,6 +118,8 @@ Env ServiceEnv(const std::string& kafka, const std::string& database_url,
 std::unique_ptr<Process> StartPublisher(const Env& env, int port);
 std::unique_ptr<Process> StartSubscriber(const Env& env, int port);
 std::unique_ptr<Process> StartQuery(const Env& env, int port);
+// The mock LLM on `port` (MOCK_LLM_PORT is set from it); waits for /healthz.
+std::unique_ptr<Process> StartMockLlm(Env env, int port);
 // Waits for GET /readyz to answer 200.
 bool WaitReady(int port, std::chrono::milliseconds timeout);
 

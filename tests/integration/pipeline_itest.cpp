@@ -205,6 +205,19 @@ TEST_F(PipelineTest, AnInvalidEventIsRejectedAndNothingOfTheRequestReachesKafka)
     EXPECT_EQ(TopicEndOffsets(Infra::Get().kafka, "analytics.events"), before);
 }
 
+TEST_F(PipelineTest, GzipCompressedBodiesAreAccepted) {
+    const std::string user = "gzip-user-" + UniqueSuffix();
+    httplib::Client client("127.0.0.1", ports_.publisher);
+    client.set_compress(true);  // sends Content-Encoding: gzip
+    const auto response = client.Post("/api/v1/events/analytics", AnalyticsEvent(user, user + "-1").dump(),
+                                      "application/json");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 202) << response->body;
+    ASSERT_TRUE(WaitFor([&] {
+        return database_->Scalar("SELECT count(*) FROM user_analytics_events WHERE user_id = '" + user + "'") == 1;
+    }, 60s));
+}
+
 TEST_F(PipelineTest, OperationalEndpointsAnswer) {
     EXPECT_EQ(HttpGet(ports_.publisher, "/healthz").status, 200);
     EXPECT_EQ(HttpGet(ports_.publisher, "/readyz").status, 200);

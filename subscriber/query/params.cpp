@@ -1,0 +1,427 @@
+#include "subscriber/query/params.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+
+namespace tributary::subscriber::query {
+namespace {
+
+using std::chrono::microseconds;
+
+constexpr int64_t kMinuteUs = 60LL * 1000 * 1000;
+constexpr int64_t kHourUs = 60 * kMinuteUs;
+constexpr int64_t kDayUs = 24 * kHourUs;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+    const int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+int64_t Micros(SystemTime time) { return time.time_since_epoch().count(); }
+SystemTime FromMicros(int64_t us) { return SystemTime(microseconds(us)); }
+
+std::string JoinChoices(std::initializer_list<std::string_view> choices) {
+    std::string out;
+    for (const auto choice : choices) {
+        if (!out.empty()) out += ", ";
+        out += choice;
+    }
+    return out;
+}
+
+bool ParseWholeInt(std::string_view text, int64_t& out) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+int64_t GrainUs(Grain grain) {
+    switch (grain) {
+        case Grain::kMinute: return kMinuteUs;
+        case Grain::kHour: return kHourUs;
+        case Grain::kDay: return kDayUs;
+        case Grain::kRaw: return 1;
+    }
+    return 1;
+}
+
+// Appends the pieces of [lo, hi) using levels[index...] (coarsest first), raw when none left.
+void Split(const std::vector<Grain>& levels, size_t index, int64_t lo, int64_t hi,
+           std::vector<Piece>& out) {
+    if (lo >= hi) return;
+    if (index == levels.size()) {
+        out.push_back({Grain::kRaw, FromMicros(lo), FromMicros(hi)});
+        return;
+    }
+    const int64_t unit = GrainUs(levels[index]);
+    const int64_t first = FloorDiv(lo + unit - 1, unit) * unit;  // ceil
+    const int64_t last = FloorDiv(hi, unit) * unit;
+    if (first >= last) {
+        Split(levels, index + 1, lo, hi, out);
+        return;
+    }
+    Split(levels, index + 1, lo, first, out);
+    out.push_back({levels[index], FromMicros(first), FromMicros(last)});
+    Split(levels, index + 1, last, hi, out);
+}
+
+}  // namespace
+
+std::string ParamErrorJson(const ParamError& error) {
+    const nlohmann::json body = {
+        {"error",
+         {{"code", "invalid_parameter"},
+          {"message", error.field + " " + error.reason},
+          {"details", {{{"field", error.field}, {"reason", error.reason}}}}}}};
+    return body.dump();
+}
+
+ParamResult CheckKnown(const ParamMap& params, std::initializer_list<std::string_view> allowed) {
+    for (auto it = params.begin(); it != params.end(); it = params.upper_bound(it->first)) {
+        if (std::find(allowed.begin(), allowed.end(), it->first) == allowed.end()) {
+            return ParamError{it->first, "is not a parameter of this endpoint (expected one of: " +
+                                             JoinChoices(allowed) + ")"};
+        }
+        if (params.count(it->first) > 1) return ParamError{it->first, "is given more than once"};
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> Get(const ParamMap& params, const std::string& name) {
+    const auto it = params.find(name);
+    if (it == params.end()) return std::nullopt;
+    return it->second;
+}
+
+namespace {
+ParamResult ParseTime(const ParamMap& params, const std::string& name,
+                      std::optional<SystemTime>& out) {
+    const auto text = Get(params, name);
+    if (!text) return std::nullopt;
+    out = common::ParseRfc3339(*text);
+    if (!out) {
+        return ParamError{name, "must be an RFC 3339 date-time with an offset, e.g. "
+                                "2026-01-01T00:00:00Z"};
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+ParamResult ParseOptionalTimeRange(const ParamMap& params, std::optional<SystemTime>& from,
+                                   std::optional<SystemTime>& to) {
+    if (auto error = ParseTime(params, "from", from)) return error;
+    if (auto error = ParseTime(params, "to", to)) return error;
+    if (from && to && !(*from < *to)) return ParamError{"to", "must be later than from"};
+    return std::nullopt;
+}
+
+ParamResult ParseTimeRange(const ParamMap& params, TimeRange& out) {
+    std::optional<SystemTime> from;
+    std::optional<SystemTime> to;
+    if (!Get(params, "from")) return ParamError{"from", "is required"};
+    if (!Get(params, "to")) return ParamError{"to", "is required"};
+    if (auto error = ParseOptionalTimeRange(params, from, to)) return error;
+    out = {*from, *to};
+    return std::nullopt;
+}
+
+ParamResult ParseInt(const ParamMap& params, const std::string& name, int64_t min, int64_t max,
+                     int64_t fallback, int64_t& out) {
+    std::optional<int64_t> value;
+    if (auto error = ParseOptionalInt(params, name, min, max, value)) return error;
+    out = value.value_or(fallback);
+    return std::nullopt;
+}
+
+ParamResult ParseOptionalInt(const ParamMap& params, const std::string& name, int64_t min,
+                             int64_t max, std::optional<int64_t>& out) {
+    const auto text = Get(params, name);
+    if (!text) return std::nullopt;
+    int64_t value = 0;
+    if (!ParseWholeInt(*text, value) || value < min || value > max) {
+        return ParamError{name, "must be an integer from " + std::to_string(min) + " to " +
+                                    std::to_string(max)};
+    }
+    out = value;
+    return std::nullopt;
+}
+
+ParamResult ParseOptionalDouble(const ParamMap& params, const std::string& name,
+                                std::optional<double>& out) {
+    const auto text = Get(params, name);
+    if (!text) return std::nullopt;
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (text->empty() || ec != std::errc() || end != text->data() + text->size() ||
+        !std::isfinite(value)) {
+        return ParamError{name, "must be a number"};
+    }
+    out = value;
+    return std::nullopt;
+}
+
+ParamResult ParseOptionalBool(const ParamMap& params, const std::string& name,
+                              std::optional<bool>& out) {
+    const auto text = Get(params, name);
+    if (!text) return std::nullopt;
+    if (*text == "true") {
+        out = true;
+    } else if (*text == "false") {
+        out = false;
+    } else {
+        return ParamError{name, "must be true or false"};
+    }
+    return std::nullopt;
+}
+
+ParamResult ParseChoice(const ParamMap& params, const std::string& name,
+                        std::initializer_list<std::string_view> choices,
+                        std::optional<std::string_view> fallback, std::string& out) {
+    const auto text = Get(params, name);
+    if (!text) {
+        if (!fallback) return ParamError{name, "is required (one of: " + JoinChoices(choices) + ")"};
+        out = *fallback;
+        return std::nullopt;
+    }
+    if (std::find(choices.begin(), choices.end(), *text) == choices.end()) {
+        return ParamError{name, "must be one of: " + JoinChoices(choices)};
+    }
+    out = *text;
+    return std::nullopt;
+}
+
+bool IsValidEventType(std::string_view text) {
+    if (text.empty() || text.size() > 64) return false;
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '.' || c == ':' || c == '-';
+    });
+}
+
+ParamResult ParseOptionalEventType(const ParamMap& params, const std::string& name,
+                                   std::optional<std::string>& out) {
+    const auto text = Get(params, name);
+    if (!text) return std::nullopt;
+    if (!IsValidEventType(*text)) return ParamError{name, "must be 1-64 characters of [A-Za-z0-9_.:-]"};
+    out = *text;
+    return std::nullopt;
+}
+
+ParamResult ParseSteps(const ParamMap& params, const std::string& name,
+                       std::vector<std::string>& out) {
+    const auto text = Get(params, name);
+    if (!text) return ParamError{name, "is required: 1 to 10 comma-separated event types"};
+    out.clear();
+    size_t start = 0;
+    while (true) {
+        const size_t comma = text->find(',', start);
+        const std::string step = text->substr(start, comma == std::string::npos ? std::string::npos
+                                                                                : comma - start);
+        if (!IsValidEventType(step)) {
+            return ParamError{name, "must be 1 to 10 comma-separated event types of 1-64 "
+                                    "characters of [A-Za-z0-9_.:-]"};
+        }
+        out.push_back(step);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    if (out.size() > 10) return ParamError{name, "must have at most 10 steps"};
+    return std::nullopt;
+}
+
+ParamResult ParseDuration(const ParamMap& params, const std::string& name, int64_t max_seconds,
+                          int64_t fallback_seconds, int64_t& out_seconds) {
+    const auto text = Get(params, name);
+    if (!text) {
+        out_seconds = fallback_seconds;
+        return std::nullopt;
+    }
+    const ParamError error{name, "must be a duration such as 90s, 30m, 1h or 7d, from 1s to " +
+                                     std::to_string(max_seconds / 86400) + "d"};
+    if (text->size() < 2) return error;
+    int64_t count = 0;
+    if (!ParseWholeInt(std::string_view(*text).substr(0, text->size() - 1), count) || count < 1) {
+        return error;
+    }
+    int64_t unit = 0;
+    switch (text->back()) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        default: return error;
+    }
+    if (count > max_seconds / unit) return error;
+    out_seconds = count * unit;
+    return std::nullopt;
+}
+
+std::optional<Interval> IntervalFromName(std::string_view name) {
+    if (name == "minute") return Interval::kMinute;
+    if (name == "hour") return Interval::kHour;
+    if (name == "day") return Interval::kDay;
+    if (name == "week") return Interval::kWeek;
+    if (name == "month") return Interval::kMonth;
+    return std::nullopt;
+}
+
+const char* IntervalName(Interval interval) {
+    switch (interval) {
+        case Interval::kMinute: return "minute";
+        case Interval::kHour: return "hour";
+        case Interval::kDay: return "day";
+        case Interval::kWeek: return "week";
+        case Interval::kMonth: return "month";
+    }
+    return "day";
+}
+
+SystemTime FloorTo(SystemTime time, Interval interval) {
+    const int64_t us = Micros(time);
+    switch (interval) {
+        case Interval::kMinute: return FromMicros(FloorDiv(us, kMinuteUs) * kMinuteUs);
+        case Interval::kHour: return FromMicros(FloorDiv(us, kHourUs) * kHourUs);
+        case Interval::kDay: return FromMicros(FloorDiv(us, kDayUs) * kDayUs);
+        case Interval::kWeek: {
+            // Day 0 (1970-01-01) was a Thursday; day 4 a Monday.
+            const int64_t day = FloorDiv(us, kDayUs);
+            const int64_t monday = day - (((day - 4) % 7) + 7) % 7;
+            return FromMicros(monday * kDayUs);
+        }
+        case Interval::kMonth: {
+            const auto days = std::chrono::floor<std::chrono::days>(time);
+            const std::chrono::year_month_day ymd{days};
+            const std::chrono::sys_days first{ymd.year() / ymd.month() / 1};
+            return std::chrono::time_point_cast<microseconds>(first);
+        }
+    }
+    return time;
+}
+
+SystemTime NextBucket(SystemTime bucket, Interval interval) {
+    switch (interval) {
+        case Interval::kMinute: return bucket + microseconds(kMinuteUs);
+        case Interval::kHour: return bucket + microseconds(kHourUs);
+        case Interval::kDay: return bucket + microseconds(kDayUs);
+        case Interval::kWeek: return bucket + microseconds(7 * kDayUs);
+        case Interval::kMonth: {
+            const auto days = std::chrono::floor<std::chrono::days>(bucket);
+            const std::chrono::year_month_day ymd{days};
+            const auto next = (ymd.year() / ymd.month() / 1) + std::chrono::months(1);
+            return std::chrono::time_point_cast<microseconds>(std::chrono::sys_days{next});
+        }
+    }
+    return bucket;
+}
+
+std::vector<Piece> SplitRange(SystemTime from, SystemTime to, std::initializer_list<Grain> grains) {
+    std::vector<Grain> levels;
+    for (const Grain grain : {Grain::kDay, Grain::kHour, Grain::kMinute}) {
+        if (std::find(grains.begin(), grains.end(), grain) != grains.end()) levels.push_back(grain);
+    }
+    std::vector<Piece> pieces;
+    Split(levels, 0, Micros(from), Micros(to), pieces);
+    return pieces;
+}
+
+std::string SqlTime(SystemTime time) {
+    return "'" + common::FormatRfc3339(time) + "'::timestamptz";
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+        const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
+                           (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+        out += kAlphabet[(v >> 6) & 63];
+        out += kAlphabet[v & 63];
+    }
+    if (i + 1 == bytes.size()) {
+        const uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+    } else if (i + 2 == bytes.size()) {
+        const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+        out += kAlphabet[(v >> 6) & 63];
+    }
+    return out;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+    const auto value = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '-') return 62;
+        if (c == '_') return 63;
+        return -1;
+    };
+    if (text.size() % 4 == 1) return std::nullopt;
+    std::string out;
+    uint32_t buffer = 0;
+    int bits = 0;
+    for (const char c : text) {
+        const int v = value(c);
+        if (v < 0) return std::nullopt;
+        buffer = (buffer << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((buffer >> bits) & 0xFF);
+        }
+    }
+    // Leftover bits must be zero, so that every value has exactly one encoding.
+    if ((buffer & ((1U << bits) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
+std::string EncodeTimeCursor(SystemTime time) {
+    return Base64UrlEncode("t:" + std::to_string(Micros(time)));
+}
+
+std::optional<SystemTime> DecodeTimeCursor(std::string_view text) {
+    const auto raw = Base64UrlDecode(text);
+    if (!raw || raw->rfind("t:", 0) != 0) return std::nullopt;
+    int64_t us = 0;
+    if (!ParseWholeInt(std::string_view(*raw).substr(2), us)) return std::nullopt;
+    return FromMicros(us);
+}
+
+std::string EncodeRankCursor(const RankCursor& cursor) {
+    return Base64UrlEncode("r:" + std::to_string(cursor.count) + ":" + cursor.value);
+}
+
+std::optional<RankCursor> DecodeRankCursor(std::string_view text) {
+    const auto raw = Base64UrlDecode(text);
+    if (!raw || raw->rfind("r:", 0) != 0) return std::nullopt;
+    const size_t colon = raw->find(':', 2);
+    if (colon == std::string::npos) return std::nullopt;
+    RankCursor cursor;
+    if (!ParseWholeInt(std::string_view(*raw).substr(2, colon - 2), cursor.count) ||
+        cursor.count < 0) {
+        return std::nullopt;
+    }
+    cursor.value = raw->substr(colon + 1);
+    return cursor;
+}
+
+std::string EncodeKeyCursor(std::string_view key) { return Base64UrlEncode("k:" + std::string(key)); }
+
+std::optional<std::string> DecodeKeyCursor(std::string_view text) {
+    const auto raw = Base64UrlDecode(text);
+    if (!raw || raw->rfind("k:", 0) != 0) return std::nullopt;
+    return raw->substr(2);
+}
+
+}  // namespace tributary::subscriber::query

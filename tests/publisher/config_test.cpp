@@ -1,0 +1,86 @@
+#include "publisher/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+namespace tributary::publisher {
+namespace {
+
+using Vars = std::map<std::string, std::string>;
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+TEST(LoadPublisherConfig, UsesTheContractDefaults) {
+    common::EnvReader env(Vars{});
+    const PublisherConfig config = LoadPublisherConfig(env);
+    EXPECT_EQ(config.port, 8000);
+    EXPECT_EQ(config.host, "0.0.0.0");
+    EXPECT_EQ(config.limits.max_batch_events, 1000u);
+    EXPECT_TRUE(config.create_topics);
+    EXPECT_EQ(config.kafka.bootstrap_servers, "127.0.0.1:9092");
+    EXPECT_EQ(config.kafka.topic_partitions, 6);
+}
+
+TEST(LoadPublisherConfig, ReadsEveryDocumentedVariable) {
+    common::EnvReader env(Vars{{"PUBLISHER_HOST", "127.0.0.1"},
+                           {"PUBLISHER_PORT", "18000"},
+                           {"PUBLISHER_HTTP_THREADS", "8"},
+                           {"PUBLISHER_MAX_BODY_BYTES", "65536"},
+                           {"PUBLISHER_MAX_BATCH", "50"},
+                           {"PUBLISHER_DELIVERY_TIMEOUT_MS", "2000"},
+                           {"KAFKA_LINGER_MS", "0"},
+                           {"KAFKA_CREATE_TOPICS", "false"},
+                           {"KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"},
+                           {"LOG_LEVEL", "debug"},
+                           {"LOG_FORMAT", "json"}});
+    const PublisherConfig config = LoadPublisherConfig(env);
+    EXPECT_EQ(config.host, "127.0.0.1");
+    EXPECT_EQ(config.port, 18000);
+    EXPECT_EQ(config.http_threads, 8);
+    EXPECT_EQ(config.max_body_bytes, 65536u);
+    EXPECT_EQ(config.limits.max_batch_events, 50u);
+    EXPECT_EQ(config.delivery_timeout, std::chrono::milliseconds(2000));
+    EXPECT_EQ(config.linger, std::chrono::milliseconds(0));
+    EXPECT_FALSE(config.create_topics);
+    EXPECT_EQ(config.kafka.bootstrap_servers, "kafka:9092");
+    EXPECT_EQ(config.log.level, spdlog::level::debug);
+    EXPECT_EQ(config.log.format, common::LogFormat::kJson);
+}
+
+TEST(LoadPublisherConfig, ReportsEveryBadValueInOneError) {
+    common::EnvReader env(Vars{{"PUBLISHER_PORT", "70000"},
+                           {"PUBLISHER_MAX_BATCH", "lots"},
+                           {"PUBLISHER_DELIVERY_TIMEOUT_MS", "10"},
+                           {"KAFKA_CREATE_TOPICS", "sometimes"},
+                           {"KAFKA_PROPERTIES", "broken"},
+                           {"LOG_FORMAT", "xml"}});
+    try {
+        LoadPublisherConfig(env);
+        FAIL() << "expected ConfigError";
+    } catch (const common::ConfigError& error) {
+        EXPECT_THAT(error.Problems(), SizeIs(6));
+        const std::string what = error.what();
+        for (const char* fragment :
+             {"PUBLISHER_PORT=70000", "PUBLISHER_MAX_BATCH='lots'", "PUBLISHER_DELIVERY_TIMEOUT_MS=10",
+              "KAFKA_CREATE_TOPICS='sometimes'", "KAFKA_PROPERTIES", "LOG_FORMAT='xml'"}) {
+            EXPECT_THAT(what, HasSubstr(fragment));
+        }
+    }
+}
+
+TEST(LoadPublisherConfig, RejectsABodyLimitBelow1KiB) {
+    common::EnvReader env(Vars{{"PUBLISHER_MAX_BODY_BYTES", "1023"}});
+    EXPECT_THROW(LoadPublisherConfig(env), common::ConfigError);
+}
+
+TEST(LoadPublisherConfig, RejectsZeroHttpThreads) {
+    common::EnvReader env(Vars{{"PUBLISHER_HTTP_THREADS", "0"}});
+    EXPECT_THROW(LoadPublisherConfig(env), common::ConfigError);
+}
+
+}  // namespace
+}  // namespace tributary::publisher
