@@ -1,7 +1,7 @@
 #include "llm_client/chat_completion.hpp"
 
-#include "llm_client/properties_schema.hpp"
 #include "llm_client/prompt.hpp"
+#include "llm_client/properties_schema.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -148,7 +148,8 @@ ParsedCompletion ParseChatCompletion(std::string_view body) {
     if (const auto refusal = message->find("refusal");
         refusal != message->end() && !refusal->is_null()) {
         parsed.status = CompletionStatus::kRefused;
-        parsed.detail = "model refused: " + TruncateUtf8(StringField(*message, "refusal"), kMaxDetail);
+        parsed.detail =
+            "model refused: " + TruncateUtf8(StringField(*message, "refusal"), kMaxDetail);
         return parsed;
     }
     if (parsed.finish_reason == "content_filter") {
@@ -213,13 +214,13 @@ ApiError ParseApiError(std::string_view body) {
             error.message = TruncateUtf8(nested->get<std::string>(), kMaxDetail);
         }
     }
-    if (error.message.empty()) error.message = TruncateUtf8(StringField(*source, "message"), kMaxDetail);
+    if (error.message.empty())
+        error.message = TruncateUtf8(StringField(*source, "message"), kMaxDetail);
     if (error.message.empty()) {
         // FastAPI: {"detail": "text"} or {"detail": [{"msg": ...}, ...]}
         if (const auto detail = source->find("detail"); detail != source->end()) {
-            error.message = TruncateUtf8(detail->is_string() ? detail->get<std::string>()
-                                                             : detail->dump(),
-                                         kMaxDetail);
+            error.message = TruncateUtf8(
+                detail->is_string() ? detail->get<std::string>() : detail->dump(), kMaxDetail);
         }
     }
     error.type = StringField(*source, "type");

@@ -15,7 +15,7 @@ enum class BreakerState { kClosed, kOpen, kHalfOpen };
 std::string_view ToString(BreakerState state);
 
 struct CircuitBreakerConfig {
-    int failure_threshold = 5;                     // consecutive failures that open the circuit
+    int failure_threshold = 5;                       // consecutive failures that open the circuit
     std::chrono::milliseconds open_duration{10000};  // cool-down before a half-open probe
 };
 
@@ -25,7 +25,7 @@ struct CircuitBreakerConfig {
 // What counts as a failure is the caller's decision (server errors, timeouts, refused
 // connections — not 4xx or 429, which prove the server is up). Thread-safe; never blocks.
 class CircuitBreaker {
-public:
+  public:
     struct Admission {
         bool allowed = false;
         bool probe = false;  // this call is the half-open probe: report its result or Abandon()
@@ -49,7 +49,7 @@ public:
     // Hint for callers refused while another caller's probe is in flight.
     static constexpr std::chrono::milliseconds kProbeInFlightRetryHint{250};
 
-private:
+  private:
     void TransitionLocked(BreakerState to);
 
     const CircuitBreakerConfig config_;

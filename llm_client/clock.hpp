@@ -11,7 +11,7 @@ using WallTime = std::chrono::system_clock::time_point;
 // Time seam for the rate limiter, circuit breaker and retry loop, so they are unit-testable
 // without sleeping. Implementations must be thread-safe.
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     // Monotonic time for intervals and deadlines.
     virtual SteadyTime Now() const = 0;
@@ -23,7 +23,7 @@ public:
 
 // The real clocks. Stateless.
 class SystemClock final : public Clock {
-public:
+  public:
     SteadyTime Now() const override;
     WallTime WallNow() const override;
     void SleepFor(std::chrono::milliseconds duration) override;
@@ -31,7 +31,7 @@ public:
 
 // A clock that only moves when told to; SleepFor advances it (no real waiting). Thread-safe.
 class ManualClock final : public Clock {
-public:
+  public:
     ManualClock();
     SteadyTime Now() const override;
     WallTime WallNow() const override;
@@ -41,7 +41,7 @@ public:
     // Total time slept through SleepFor or Advance since construction.
     std::chrono::milliseconds Elapsed() const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     SteadyTime steady_;
     WallTime wall_;

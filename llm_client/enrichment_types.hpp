@@ -37,7 +37,7 @@ struct Provenance {
     int64_t latency_ms = 0;       // whole Enrich call, including waits and retries
     int64_t prompt_tokens = 0;    // summed over attempts, from the server's usage
     int64_t completion_tokens = 0;
-    int attempts = 0;             // HTTP requests sent
+    int attempts = 0;  // HTTP requests sent
 };
 
 struct EnrichmentOutcome {

@@ -16,7 +16,7 @@ namespace tributary::llm {
 // canned responses, then a fallback handler). Optionally advances a ManualClock by a simulated
 // latency per call. Thread-safe.
 class FakeTransport final : public Transport {
-public:
+  public:
     struct Request {
         std::string path;
         HeaderList headers;
@@ -48,7 +48,7 @@ public:
     static HttpResponse Json(int status, const std::string& body, HeaderMap headers = {});
     static HttpResponse Failure(TransportError error);
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::shared_ptr<ManualClock> clock_;
     std::chrono::milliseconds latency_{0};

@@ -72,10 +72,10 @@ bool ContainsAny(const std::string& text, std::initializer_list<std::string_view
 
 std::optional<double> ToCelsius(double value, const std::string& unit) {
     double celsius = value;
-    const bool fahrenheit = unit.find("fahrenheit") != std::string::npos ||
-                            (!unit.empty() && unit.back() == 'f');
-    const bool kelvin = unit.find("kelvin") != std::string::npos ||
-                        (!unit.empty() && unit.back() == 'k');
+    const bool fahrenheit =
+        unit.find("fahrenheit") != std::string::npos || (!unit.empty() && unit.back() == 'f');
+    const bool kelvin =
+        unit.find("kelvin") != std::string::npos || (!unit.empty() && unit.back() == 'k');
     if (fahrenheit) {
         celsius = (value - 32.0) * 5.0 / 9.0;
     } else if (kelvin) {
@@ -186,8 +186,8 @@ std::string QualitativeFor(const std::string& phrase) {
     }
     if (phrase.find("miscible") != std::string::npos) return "miscible";
     if (phrase.find("slightly") != std::string::npos || phrase.find("sparingly") == 0 ||
-        phrase.find("poorly") == 0 || phrase.find("partially") == 0 ||
-        phrase.find("partly") == 0 || phrase.find("moderately") == 0) {
+        phrase.find("poorly") == 0 || phrase.find("partially") == 0 || phrase.find("partly") == 0 ||
+        phrase.find("moderately") == 0) {
         return "slightly soluble";
     }
     return "soluble";
@@ -233,9 +233,8 @@ std::optional<std::string> CleanSolvent(std::string item) {
         if (const size_t pos = item.find(cut); pos != std::string::npos) item.resize(pos);
     }
     item = Trim(item);
-    for (const std::string_view prefix :
-         {"all proportions with ", "the ", "most ", "many ", "common ", "both ", "either ",
-          "neither ", "a "}) {
+    for (const std::string_view prefix : {"all proportions with ", "the ", "most ", "many ",
+                                          "common ", "both ", "either ", "neither ", "a "}) {
         if (item.rfind(prefix, 0) == 0) item = Trim(item.substr(prefix.size()));
     }
     if (item.empty() || item.size() > 40) return std::nullopt;
@@ -249,7 +248,7 @@ std::optional<std::string> CleanSolvent(std::string item) {
         }
     }
     if (words > 3) return std::nullopt;
-    static constexpr std::array<std::string_view, 6> kNotSolvents = {"it", "them", "all",
+    static constexpr std::array<std::string_view, 6> kNotSolvents = {"it",          "them", "all",
                                                                      "proportions", "this", "that"};
     for (const auto word : kNotSolvents) {
         if (item == word) return std::nullopt;
@@ -389,8 +388,8 @@ std::optional<std::string> FindState(const std::string& text) {
 }
 
 bool Negated(const std::string& text, size_t position) {
-    const std::string before = text.substr(position >= 6 ? position - 6 : 0,
-                                           position >= 6 ? 6 : position);
+    const std::string before =
+        text.substr(position >= 6 ? position - 6 : 0, position >= 6 ? 6 : position);
     return before.size() >= 4 &&
            (before.compare(before.size() - 4, 4, "non-") == 0 ||
             before.compare(before.size() - 4, 4, "not ") == 0 ||
@@ -406,31 +405,41 @@ std::vector<std::string> FindHazards(const std::string& text) {
     };
     static const std::array<HazardPattern, 17> kHazards = {{
         {std::regex(R"(\b(?:in)?flammable\b)"), "flammable", {"flammable"}},
-        {std::regex(R"(\b(?:toxic|poisonous|poison|fatal if (?:swallowed|inhaled)))"), "toxic",
+        {std::regex(R"(\b(?:toxic|poisonous|poison|fatal if (?:swallowed|inhaled)))"),
+         "toxic",
          {"toxic", "poison", "fatal"}},
-        {std::regex(R"(\b(?:corrosive|causes (?:severe )?(?:skin )?burns))"), "corrosive",
+        {std::regex(R"(\b(?:corrosive|causes (?:severe )?(?:skin )?burns))"),
+         "corrosive",
          {"corrosive", "burns"}},
         {std::regex(R"(\b(?:irritant|irritating|irritation|irritates)\b)"), "irritant", {"irrita"}},
         {std::regex(R"(\bharmful\b)"), "harmful", {"harmful"}},
-        {std::regex(R"(\b(?:oxidi[sz]er|oxidi[sz]ing agent|strong oxidant)\b)"), "oxidizer",
+        {std::regex(R"(\b(?:oxidi[sz]er|oxidi[sz]ing agent|strong oxidant)\b)"),
+         "oxidizer",
          {"oxidi", "oxidant"}},
-        {std::regex(R"(\b(?:explosive|explodes|shock[- ]sensitive)\b)"), "explosive",
+        {std::regex(R"(\b(?:explosive|explodes|shock[- ]sensitive)\b)"),
+         "explosive",
          {"explo", "shock"}},
         {std::regex(R"(\bcarcinogen(?:ic)?\b)"), "carcinogenic", {"carcinogen"}},
         {std::regex(R"(\bmutagen(?:ic)?\b)"), "mutagenic", {"mutagen"}},
-        {std::regex(R"(\b(?:teratogen(?:ic)?|reproductive toxi))"), "reproductive toxicity",
+        {std::regex(R"(\b(?:teratogen(?:ic)?|reproductive toxi))"),
+         "reproductive toxicity",
          {"teratogen", "reproductive"}},
-        {std::regex(R"(\b(?:lachrymat(?:or|ory)|lacrimat(?:or|ory))\b)"), "lachrymator",
+        {std::regex(R"(\b(?:lachrymat(?:or|ory)|lacrimat(?:or|ory))\b)"),
+         "lachrymator",
          {"lachrymat", "lacrimat"}},
         {std::regex(R"(\bpyrophoric\b)"), "pyrophoric", {"pyrophoric"}},
-        {std::regex(R"(\b(?:water[- ]reactive|reacts violently with water))"), "water-reactive",
+        {std::regex(R"(\b(?:water[- ]reactive|reacts violently with water))"),
+         "water-reactive",
          {"reactive", "violently"}},
         {std::regex(R"(\bsensiti[sz](?:er|ation|ing)\b)"), "sensitizer", {"sensiti"}},
         {std::regex(R"(\bair[- ]sensitive\b)"), "air-sensitive", {"sensitive"}},
-        {std::regex(R"(\b(?:stench|malodorous|foul[- ]smelling)\b)"), "stench",
+        {std::regex(R"(\b(?:stench|malodorous|foul[- ]smelling)\b)"),
+         "stench",
          {"stench", "malodor", "smelling"}},
-        {std::regex(R"(\b(?:toxic to aquatic|aquatic toxicity|environmental hazard|marine pollutant))"),
-         "environmental hazard", {"aquatic", "environmental", "pollutant"}},
+        {std::regex(
+             R"(\b(?:toxic to aquatic|aquatic toxicity|environmental hazard|marine pollutant))"),
+         "environmental hazard",
+         {"aquatic", "environmental", "pollutant"}},
     }};
     static const std::regex kHCode(R"(\bh([2-4]\d\d)\b)");
 
@@ -466,7 +475,8 @@ std::string FormatNumber(double value) {
     char buffer[32];
     std::snprintf(buffer, sizeof(buffer), "%.1f", value);
     std::string text(buffer);
-    if (text.size() > 2 && text.compare(text.size() - 2, 2, ".0") == 0) text.resize(text.size() - 2);
+    if (text.size() > 2 && text.compare(text.size() - 2, 2, ".0") == 0)
+        text.resize(text.size() - 2);
     return text;
 }
 
@@ -541,7 +551,8 @@ nlohmann::json ExtractFromNotes(std::string_view name, std::string_view notes) {
     if (boiling.Found()) facts.push_back("boiling point " + FormatRange(boiling));
     for (const std::string kind : {"soluble", "slightly soluble", "miscible", "insoluble"}) {
         const std::string solvents = JoinSolvents(solubility, kind);
-        if (!solvents.empty()) facts.push_back(kind + (kind == "miscible" ? " with " : " in ") + solvents);
+        if (!solvents.empty())
+            facts.push_back(kind + (kind == "miscible" ? " with " : " in ") + solvents);
     }
     if (!hazards.empty()) {
         std::string list;

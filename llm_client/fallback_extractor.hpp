@@ -13,8 +13,8 @@ inline constexpr double kFallbackNothingFoundConfidence = 0.1;
 // Rule-based extraction of physical properties from free-text lab notes, producing the same
 // record as the LLM (see properties_schema.hpp; always passes ValidateProperties):
 //  - melting/boiling points and ranges ("mp 135 °C", "m.p. 135-137 °C", "melting point: 408 K",
-//    "bp 78.4°C", "boils at 173 °F", "decomposes at 250 °C", "mp >300 °C"), converted to °C and
-//    rounded to 0.1;
+//    "bp 78.4°C", "boils at 173 °F", "decomposes at 250 °C", "mp >300 °C"), converted to °C
+//    and rounded to 0.1;
 //  - solubility ("soluble in water and ethanol", "slightly soluble in ether",
 //    "insoluble in hexane", "miscible with water", "water-soluble");
 //  - the first colour word ("white", "colourless", "pale yellow", "off-white", ...);

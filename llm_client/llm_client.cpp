@@ -72,10 +72,10 @@ struct LlmClient::Metrics {
           request_seconds(registry.GetHistogram("tributary_llm_request_duration_seconds",
                                                 "Duration of one HTTP request to the LLM",
                                                 common::LatencyBuckets())),
-          enrich_seconds(registry.GetHistogram(
-              "tributary_llm_enrich_duration_seconds",
-              "Duration of one Enrich call, including waits and retries",
-              common::LatencyBuckets())),
+          enrich_seconds(
+              registry.GetHistogram("tributary_llm_enrich_duration_seconds",
+                                    "Duration of one Enrich call, including waits and retries",
+                                    common::LatencyBuckets())),
           inflight(registry.GetGauge("tributary_llm_inflight_requests",
                                      "HTTP requests to the LLM in flight")),
           breaker_state(registry.GetGauge("tributary_llm_circuit_state",
@@ -87,8 +87,7 @@ struct LlmClient::Metrics {
     }
     static common::Counter& Response(common::MetricsRegistry& registry, const char* code) {
         return registry.GetCounter("tributary_llm_http_responses_total",
-                                   "HTTP responses from the LLM by status class",
-                                   {{"code", code}});
+                                   "HTTP responses from the LLM by status class", {{"code", code}});
     }
 
     common::Counter& ok;
@@ -154,16 +153,17 @@ ResponseFormatMode LlmClient::CurrentResponseFormat() const {
 
 HeaderList LlmClient::RequestHeaders() const {
     HeaderList headers = {{"Accept", "application/json"}, {"User-Agent", "tributary-llm/0.1"}};
-    if (!config_.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + config_.api_key);
+    if (!config_.api_key.empty())
+        headers.emplace_back("Authorization", "Bearer " + config_.api_key);
     return headers;
 }
 
 void LlmClient::WarnThrottled(const std::string& message) {
     // Permanent failures repeat for every record while e.g. a key is wrong; one line per interval
     // tells the operator without flooding the log.
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               clock_->Now().time_since_epoch())
-                               .count();
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now().time_since_epoch())
+            .count();
     int64_t last = last_warning_ms_.load(std::memory_order_relaxed);
     if (now_ms - last < kWarningInterval.count()) return;
     if (last_warning_ms_.compare_exchange_strong(last, now_ms)) logger_->warn("{}", message);
@@ -187,8 +187,8 @@ EnrichmentOutcome LlmClient::Enrich(const EnrichmentRequest& request,
                       std::chrono::milliseconds retry_after) -> EnrichmentOutcome {
         outcome.status = status;
         outcome.error = std::move(error);
-        outcome.retry_after = status == EnrichmentStatus::kOk ? std::chrono::milliseconds(0)
-                                                              : retry_after;
+        outcome.retry_after =
+            status == EnrichmentStatus::kOk ? std::chrono::milliseconds(0) : retry_after;
         const auto elapsed = clock_->Now() - start;
         outcome.provenance.latency_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
@@ -242,8 +242,7 @@ EnrichmentOutcome LlmClient::Enrich(const EnrichmentRequest& request,
                 std::string error = "client-side rate limit (" +
                                     std::string(ToString(decision.reason)) + ") leaves no budget";
                 if (!last_error.empty()) error += "; last error: " + last_error;
-                return finish(EnrichmentStatus::kNoBudget, std::move(error),
-                              decision.retry_after);
+                return finish(EnrichmentStatus::kNoBudget, std::move(error), decision.retry_after);
             }
             clock_->SleepFor(decision.retry_after);
         }
@@ -315,8 +314,9 @@ EnrichmentOutcome LlmClient::Enrich(const EnrichmentRequest& request,
                     metrics_->rate_limited.Inc();
                     breaker_.RecordSuccess();
                     if (IsInsufficientQuota(api_error)) {
-                        WarnThrottled("llm quota exhausted (insufficient_quota); records get the "
-                                      "rule-based fallback until the account is topped up");
+                        WarnThrottled(
+                            "llm quota exhausted (insufficient_quota); records get the "
+                            "rule-based fallback until the account is topped up");
                         return finish(EnrichmentStatus::kPermanent, described,
                                       std::chrono::milliseconds(0));
                     }

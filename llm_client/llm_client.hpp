@@ -27,7 +27,7 @@ namespace tributary::llm {
 // pauses), the circuit breaker and the transport's connection pool. All methods are
 // thread-safe. The API key is sent as a bearer token and never logged.
 class LlmClient {
-public:
+  public:
     // Production wiring: HttplibTransport to config.base_url and the system clock.
     // `metrics` may be null (metrics then go to a private registry); when given it must outlive
     // the client. Throws std::invalid_argument for a config FromEnv would have rejected.
@@ -59,7 +59,7 @@ public:
     RateLimiter::Snapshot LimiterSnapshot() const { return limiter_.GetSnapshot(); }
     const LlmConfig& Config() const { return config_; }
 
-private:
+  private:
     struct Metrics;
 
     HeaderList RequestHeaders() const;

@@ -25,7 +25,8 @@ LlmConfig LlmConfig::FromEnv(common::EnvReader& env) {
     if (config.model.empty()) env.AddProblem("LLM_MODEL must not be empty");
     config.requests_per_minute = env.Int("LLM_RPM", config.requests_per_minute, 1, 1'000'000);
     config.tokens_per_minute = env.Int("LLM_TPM", config.tokens_per_minute, 1, 1'000'000'000);
-    config.max_inflight = static_cast<int>(env.Int("LLM_MAX_INFLIGHT", config.max_inflight, 1, 1024));
+    config.max_inflight =
+        static_cast<int>(env.Int("LLM_MAX_INFLIGHT", config.max_inflight, 1, 1024));
     config.request_timeout = Millis(env, "LLM_TIMEOUT_MS", config.request_timeout, 100, 600'000);
     config.connect_timeout =
         Millis(env, "LLM_CONNECT_TIMEOUT_MS", config.connect_timeout, 50, 60'000);
@@ -35,9 +36,9 @@ LlmConfig LlmConfig::FromEnv(common::EnvReader& env) {
         Millis(env, "LLM_BACKOFF_INITIAL_MS", config.backoff_initial, 1, 60'000);
     config.backoff_max = Millis(env, "LLM_BACKOFF_MAX_MS", config.backoff_max, 1, 600'000);
     if (config.backoff_max < config.backoff_initial) {
-        env.AddProblem("LLM_BACKOFF_MAX_MS=" + std::to_string(config.backoff_max.count()) +
-                       " is below LLM_BACKOFF_INITIAL_MS=" +
-                       std::to_string(config.backoff_initial.count()));
+        env.AddProblem(
+            "LLM_BACKOFF_MAX_MS=" + std::to_string(config.backoff_max.count()) +
+            " is below LLM_BACKOFF_INITIAL_MS=" + std::to_string(config.backoff_initial.count()));
     }
     config.breaker_failures =
         static_cast<int>(env.Int("LLM_BREAKER_FAILURES", config.breaker_failures, 1, 1000));
@@ -55,8 +56,9 @@ LlmConfig LlmConfig::FromEnv(common::EnvReader& env) {
 }
 
 std::string LlmConfig::Describe() const {
-    return "base_url=" + base_url + " model=" + model + " rpm=" +
-           std::to_string(requests_per_minute) + " tpm=" + std::to_string(tokens_per_minute) +
+    return "base_url=" + base_url + " model=" + model +
+           " rpm=" + std::to_string(requests_per_minute) +
+           " tpm=" + std::to_string(tokens_per_minute) +
            " max_inflight=" + std::to_string(max_inflight) +
            " timeout_ms=" + std::to_string(request_timeout.count()) +
            " max_tokens=" + std::to_string(max_tokens) +

@@ -49,9 +49,8 @@ std::string LineAfter(std::string_view content, std::string_view label) {
         if (pos == 0 || content[pos - 1] == '\n') {
             const size_t start = pos + label.size();
             const size_t end = content.find('\n', start);
-            return std::string(content.substr(start, end == std::string_view::npos
-                                                         ? std::string_view::npos
-                                                         : end - start));
+            return std::string(content.substr(
+                start, end == std::string_view::npos ? std::string_view::npos : end - start));
         }
         pos += label.size();
     }
@@ -88,8 +87,8 @@ nlohmann::json BuildMessages(const EnrichmentRequest& request) {
     user += request.notes.empty() ? std::string("(none)")
                                   : StripFence(TruncateUtf8(request.notes, kMaxPromptNotes));
     user += kNotesClose;
-    return nlohmann::json::array({{{"role", "system"}, {"content", kSystemPrompt}},
-                                  {{"role", "user"}, {"content", user}}});
+    return nlohmann::json::array(
+        {{{"role", "system"}, {"content", kSystemPrompt}}, {{"role", "user"}, {"content", user}}});
 }
 
 std::optional<PromptFields> ParsePromptFields(std::string_view user_content) {

@@ -42,7 +42,8 @@ void CheckRange(const nlohmann::json& properties, const char* key,
         return;
     }
     for (const auto& [name, value] : range.items()) {
-        if (name != "min" && name != "max") problems.push_back(path + "." + name + " is not allowed");
+        if (name != "min" && name != "max")
+            problems.push_back(path + "." + name + " is not allowed");
     }
     std::array<double, 2> bounds{};
     std::array<bool, 2> present{};
@@ -113,8 +114,7 @@ const nlohmann::json& PropertiesJsonSchema() {
               {"additionalProperties", false}}}}},
           {"hazards", {{"type", "array"}, {"items", {{"type", "string"}}}}},
           {"summary", {{"type", "string"}, {"description", "One or two sentences"}}},
-          {"confidence",
-           {{"type", "number"}, {"description", "Confidence between 0 and 1"}}}}},
+          {"confidence", {{"type", "number"}, {"description", "Confidence between 0 and 1"}}}}},
         {"required",
          {"physical_state", "color", "melting_point_c", "boiling_point_c", "solubility", "hazards",
           "summary", "confidence"}},
@@ -135,7 +135,8 @@ std::vector<std::string> ValidateProperties(const nlohmann::json& properties) {
         }
     }
     for (const auto& [key, value] : properties.items()) {
-        if (!schema.at("properties").contains(key)) problems.push_back("$." + key + " is not allowed");
+        if (!schema.at("properties").contains(key))
+            problems.push_back("$." + key + " is not allowed");
     }
 
     if (const auto it = properties.find("physical_state"); it != properties.end()) {
@@ -156,7 +157,8 @@ std::vector<std::string> ValidateProperties(const nlohmann::json& properties) {
         if (!it->is_array()) {
             problems.emplace_back("$.solubility must be an array");
         } else {
-            if (it->size() > kMaxListItems) problems.emplace_back("$.solubility has too many items");
+            if (it->size() > kMaxListItems)
+                problems.emplace_back("$.solubility has too many items");
             for (size_t i = 0; i < it->size(); ++i) {
                 const auto& entry = (*it)[i];
                 const std::string path = "$.solubility[" + std::to_string(i) + "]";

@@ -131,8 +131,7 @@ RateLimiter::RateLimiter(RateLimiterConfig config, std::shared_ptr<Clock> clock)
 
 RateLimiter::Decision RateLimiter::TryAcquire(int64_t estimated_tokens) {
     const SteadyTime now = clock_->Now();
-    const double cost =
-        std::clamp(static_cast<double>(estimated_tokens), 0.0, tokens_.capacity);
+    const double cost = std::clamp(static_cast<double>(estimated_tokens), 0.0, tokens_.capacity);
     std::lock_guard lock(mutex_);
     requests_.Refill(now);
     tokens_.Refill(now);

@@ -38,11 +38,11 @@ std::string_view ToString(LimitReason reason);
 // ordered by 429 responses. Never blocks: TryAcquire either grants a Permit or says how long
 // to wait. Thread-safe. Time comes from the injected Clock.
 class RateLimiter {
-public:
+  public:
     // Holds one in-flight slot until destroyed or Release()d. Move-only. Must not outlive the
     // RateLimiter that issued it.
     class Permit {
-    public:
+      public:
         Permit() = default;
         Permit(Permit&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
         Permit& operator=(Permit&& other) noexcept;
@@ -53,7 +53,7 @@ public:
         bool Valid() const { return owner_ != nullptr; }
         void Release();
 
-    private:
+      private:
         friend class RateLimiter;
         explicit Permit(RateLimiter* owner) : owner_(owner) {}
         RateLimiter* owner_ = nullptr;
@@ -95,7 +95,7 @@ public:
     // Hint returned when only the in-flight cap blocks: slots free up as calls complete.
     static constexpr std::chrono::milliseconds kInflightRetryHint{20};
 
-private:
+  private:
     struct Bucket {
         double capacity = 0;
         double per_ms = 0;

@@ -82,7 +82,8 @@ BaseUrlParseResult ParseBaseUrl(std::string_view base_url) {
     rest.remove_prefix(scheme.size());
     const size_t slash = rest.find('/');
     const std::string_view authority = rest.substr(0, slash);
-    std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    std::string_view path =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
     if (authority.empty() || authority.find_first_of("?#@ ") != std::string_view::npos) {
         result.error = "has no valid host";
         return result;

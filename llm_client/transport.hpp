@@ -53,7 +53,7 @@ struct Timeouts {
 // connect + write + read timeouts and never throws for network failures (it reports them in
 // HttpResponse::error); it may throw std::bad_alloc.
 class Transport {
-public:
+  public:
     virtual ~Transport() = default;
     // `path` is relative to the base URL the transport was built with ("/chat/completions").
     // `body` is sent as application/json.
@@ -65,7 +65,7 @@ public:
 // TCP_NODELAY. httplib::Client serialises requests on one connection, so concurrent calls
 // each borrow a client from a small pool (one per concurrent caller, kept for reuse).
 class HttplibTransport final : public Transport {
-public:
+  public:
     // `base_url` is scheme://host[:port][/prefix], e.g. "http://127.0.0.1:8090/v1" or
     // "https://api.openai.com/v1". Throws std::invalid_argument for anything else.
     // `ca_bundle_path` (optional) is a PEM file of CAs for https; empty uses the system default.
@@ -75,7 +75,7 @@ public:
     HttpResponse Post(const std::string& path, const HeaderList& headers, const std::string& body,
                       const Timeouts& timeouts) override;
 
-private:
+  private:
     std::unique_ptr<httplib::Client> Borrow();
     void Return(std::unique_ptr<httplib::Client> client);
 

@@ -29,9 +29,11 @@ bool IsJsonContentType(std::string_view content_type) {
 }
 
 IngestService::IngestService(EventSink& sink, common::ValidationLimits limits,
-                             common::MetricsRegistry& metrics)
+                             common::MetricsRegistry& metrics, const std::string& topic_prefix)
     : sink_(sink),
       limits_(limits),
+      analytics_topic_(topic_prefix + std::string(common::TopicFor(common::EventKind::kAnalytics))),
+      chemical_topic_(topic_prefix + std::string(common::TopicFor(common::EventKind::kChemical))),
       unavailable_(metrics.GetCounter("tributary_publisher_kafka_unavailable_total",
                                       "Requests answered 503 because Kafka was unavailable")),
       overloaded_(metrics.GetCounter("tributary_publisher_overloaded_total",
@@ -106,7 +108,8 @@ IngestResponse IngestService::Ingest(common::EventKind kind, std::string_view co
         envelope.kind = kind;
         envelope.received_at = received_text;
         envelope.payload = std::move(event.payload);
-        messages.push_back({common::TopicFor(kind), std::move(event.key), common::EncodeEnvelope(envelope)});
+        messages.push_back({kind == common::EventKind::kAnalytics ? analytics_topic_ : chemical_topic_,
+                            std::move(event.key), common::EncodeEnvelope(envelope)});
         event_ids.push_back(event.event_id);
     }
     const auto started = std::chrono::steady_clock::now();

@@ -23,8 +23,9 @@ struct IngestResponse {
 // publish, and the mapping of each outcome to a status code. Thread-safe.
 class IngestService {
 public:
+    // `topic_prefix` is prepended to the contract's topic names (KAFKA_TOPIC_PREFIX).
     IngestService(EventSink& sink, common::ValidationLimits limits,
-                  common::MetricsRegistry& metrics);
+                  common::MetricsRegistry& metrics, const std::string& topic_prefix = "");
 
     IngestResponse Ingest(common::EventKind kind, std::string_view content_type,
                           std::string_view body);
@@ -41,6 +42,8 @@ private:
 
     EventSink& sink_;
     common::ValidationLimits limits_;
+    std::string analytics_topic_;
+    std::string chemical_topic_;
     KindMetrics analytics_metrics_;
     KindMetrics chemical_metrics_;
     common::Counter& unavailable_;

@@ -47,7 +47,7 @@ int main() {
             topic_thread = std::thread([&] {
                 for (int attempt = 0; !signals.Requested(); ++attempt) {
                     try {
-                        common::kafka::EnsureTopics(producer.Handle(), common::kafka::ContractTopics(),
+                        common::kafka::EnsureTopics(producer.Handle(), common::kafka::ContractTopics(config.kafka.topic_prefix),
                                                     config.kafka.topic_partitions,
                                                     config.kafka.replication_factor,
                                                     std::chrono::seconds(10));
@@ -63,7 +63,7 @@ int main() {
         }
 
         publisher::KafkaEventSink sink(producer, config.delivery_timeout);
-        publisher::IngestService service(sink, config.limits, metrics);
+        publisher::IngestService service(sink, config.limits, metrics, config.kafka.topic_prefix);
         httplib::Server server;
         common::ConfigureServer(server,
                                 {.threads = config.http_threads,

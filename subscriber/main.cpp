@@ -89,7 +89,7 @@ int main() {
                 while (!signals.Requested()) {
                     try {
                         common::kafka::EnsureTopics(dead_letters.Handle(),
-                                                    common::kafka::ContractTopics(),
+                                                    common::kafka::ContractTopics(config.kafka.topic_prefix),
                                                     config.kafka.topic_partitions,
                                                     config.kafka.replication_factor,
                                                     std::chrono::seconds(10));

@@ -153,16 +153,6 @@ MappedMessage MapChemical(common::Envelope& envelope, int32_t partition, int64_t
 
 }  // namespace
 
-const char* EnrichmentStatusName(EnrichmentStatus status) {
-    switch (status) {
-        case EnrichmentStatus::kPending: return "pending";
-        case EnrichmentStatus::kLlm: return "llm";
-        case EnrichmentStatus::kFallback: return "fallback";
-        case EnrichmentStatus::kFailed: return "failed";
-    }
-    return "pending";
-}
-
 MappedMessage MapMessage(std::string_view topic, std::string_view value, int32_t partition,
                          int64_t offset) {
     common::DecodedEnvelope decoded = common::DecodeEnvelope(value);

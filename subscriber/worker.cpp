@@ -116,7 +116,8 @@ void ConsumerWorker::OnRevoked() {
 }
 
 void ConsumerWorker::Run() {
-    const auto err = consumer_->subscribe({"analytics.events", "research.records"});
+    const auto err = consumer_->subscribe({config_.kafka.Topic("analytics.events"),
+                                           config_.kafka.Topic("research.records")});
     if (err != RdKafka::ERR_NO_ERROR) {
         throw common::kafka::KafkaError("subscribe failed: " + RdKafka::err2str(err), true);
     }
@@ -175,8 +176,10 @@ bool ConsumerWorker::ProcessBatch() {
     std::vector<std::pair<size_t, PoisonMessage>> poisons;
     for (size_t i = 0; i < batch_.size(); ++i) {
         const RdKafka::Message& message = *batch_[i];
+        // The mapper knows the contract's names; strip the deployment's prefix.
+        const std::string& topic = message.topic_name();
         MappedMessage mapped =
-            MapMessage(message.topic_name(),
+            MapMessage(std::string_view(topic).substr(std::min(topic.size(), config_.kafka.topic_prefix.size())),
                        std::string_view(static_cast<const char*>(message.payload()), message.len()),
                        message.partition(), message.offset());
         if (auto* row = std::get_if<AnalyticsRow>(&mapped)) {

@@ -22,8 +22,9 @@ struct EventDeleter {
 
 }  // namespace
 
-std::vector<std::string> ContractTopics() {
-    return {"analytics.events", "research.records", "analytics.events.dlq", "research.records.dlq"};
+std::vector<std::string> ContractTopics(const std::string& prefix) {
+    return {prefix + "analytics.events", prefix + "research.records",
+            prefix + "analytics.events.dlq", prefix + "research.records.dlq"};
 }
 
 void EnsureTopics(RdKafka::Handle& handle, const std::vector<std::string>& topics, int partitions,

@@ -10,8 +10,9 @@
 
 namespace tributary::common::kafka {
 
-// The contract's topics: analytics.events, research.records and their .dlq twins.
-std::vector<std::string> ContractTopics();
+// The contract's topics: analytics.events, research.records and their .dlq twins, each with
+// `prefix` in front (KAFKA_TOPIC_PREFIX).
+std::vector<std::string> ContractTopics(const std::string& prefix = "");
 
 // Creates the topics that do not exist yet (existing ones are left as they are). Uses the
 // given client handle's connection. Blocks up to `timeout`; throws KafkaError (retryable) when

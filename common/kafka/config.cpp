@@ -1,5 +1,7 @@
 #include "common/kafka/config.hpp"
 
+#include <cctype>
+
 namespace tributary::common::kafka {
 
 KafkaSettings ReadKafkaSettings(EnvReader& env) {
@@ -9,6 +11,14 @@ KafkaSettings ReadKafkaSettings(EnvReader& env) {
         static_cast<int>(env.Int("KAFKA_TOPIC_PARTITIONS", settings.topic_partitions, 1, 10000));
     settings.replication_factor =
         static_cast<int>(env.Int("KAFKA_REPLICATION_FACTOR", settings.replication_factor, 1, 16));
+    settings.topic_prefix = env.String("KAFKA_TOPIC_PREFIX", "");
+    for (const char c : settings.topic_prefix) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+            env.AddProblem("KAFKA_TOPIC_PREFIX='" + settings.topic_prefix +
+                           "' may contain only letters, digits and . _ -");
+            break;
+        }
+    }
     const std::string extra = env.String("KAFKA_PROPERTIES", "");
     size_t start = 0;
     while (start < extra.size()) {

@@ -26,6 +26,10 @@ struct KafkaSettings {
     std::string bootstrap_servers = "127.0.0.1:9092";
     int topic_partitions = 6;
     int replication_factor = 1;
+    // Prepended to every topic name (KAFKA_TOPIC_PREFIX, e.g. "staging."), so several
+    // environments or test runs can share one cluster. Empty by default: the contract's names.
+    std::string topic_prefix;
+    std::string Topic(std::string_view base) const { return topic_prefix + std::string(base); }
     // Extra librdkafka properties from KAFKA_PROPERTIES="key=value;key=value" (security
     // settings for a managed cluster, tuning, ...). Applied last, so they win.
     std::map<std::string, std::string> extra;

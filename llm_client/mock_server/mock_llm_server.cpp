@@ -11,9 +11,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <cmath>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <random>
@@ -74,13 +74,14 @@ struct Bucket {
 void SetOpenAiError(httplib::Response& response, int status, const std::string& message,
                     const std::string& type, const nlohmann::json& code,
                     const nlohmann::json& param = nullptr) {
-    common::SetJson(response, status,
-                    {{"error", {{"message", message}, {"type", type}, {"param", param},
-                                {"code", code}}}});
+    common::SetJson(
+        response, status,
+        {{"error", {{"message", message}, {"type", type}, {"param", param}, {"code", code}}}});
 }
 
 std::string Capitalized(std::string text) {
-    if (!text.empty() && text[0] >= 'a' && text[0] <= 'z') text[0] = static_cast<char>(text[0] - 32);
+    if (!text.empty() && text[0] >= 'a' && text[0] <= 'z')
+        text[0] = static_cast<char>(text[0] - 32);
     return text;
 }
 
@@ -217,7 +218,8 @@ std::vector<std::string> MockLlmConfig::Apply(const nlohmann::json& patch) {
     MockLlmConfig next = *this;
     auto integer = [&](const std::string& key, int64_t& target, int64_t min, int64_t max) {
         const auto& value = patch.at(key);
-        if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > max) {
+        if (!value.is_number_integer() || value.get<int64_t>() < min ||
+            value.get<int64_t>() > max) {
             problems.push_back(key + " must be an integer in [" + std::to_string(min) + ", " +
                                std::to_string(max) + "]");
             return;
@@ -288,7 +290,7 @@ std::vector<std::string> MockLlmConfig::Apply(const nlohmann::json& patch) {
 }
 
 class MockLlmServer::Impl {
-public:
+  public:
     Impl(MockLlmConfig config, common::MetricsRegistry& metrics)
         : config_(std::move(config)),
           metrics_(metrics),
@@ -412,10 +414,9 @@ public:
         rng_.seed(config_.seed);
     }
 
-private:
+  private:
     void ConfigureBucketsLocked() {
-        const double burst =
-            static_cast<double>(config_.burst > 0 ? config_.burst : config_.rpm);
+        const double burst = static_cast<double>(config_.burst > 0 ? config_.burst : config_.rpm);
         requests_.Configure(burst, static_cast<double>(config_.rpm));
         tokens_.Configure(static_cast<double>(config_.tpm), static_cast<double>(config_.tpm));
     }
@@ -439,6 +440,13 @@ private:
                          HandleChat(request, response);
                      });
         server->Get("/v1/models", [this](const httplib::Request&, httplib::Response& response) {
+            if (Config().outage == OutageMode::kServiceUnavailable) {
+                SetOpenAiError(response, 503,
+                               "The server is overloaded or not ready yet (simulated "
+                               "outage).",
+                               "server_error", "service_unavailable");
+                return;
+            }
             common::SetJson(response, 200,
                             {{"object", "list"},
                              {"data", nlohmann::json::array({{{"id", Config().model},
@@ -452,23 +460,20 @@ private:
         server->Get("/admin/config", [this](const httplib::Request&, httplib::Response& response) {
             common::SetJson(response, 200, Config().ToJson());
         });
-        server->Post("/admin/config",
-                     [this](const httplib::Request& request, httplib::Response& response) {
-                         const nlohmann::json patch =
-                             nlohmann::json::parse(request.body, nullptr, false);
-                         if (patch.is_discarded()) {
-                             common::SetError(response, 400, "invalid_json",
-                                              "body is not valid JSON");
-                             return;
-                         }
-                         const auto problems = UpdateConfig(patch);
-                         if (!problems.empty()) {
-                             common::SetError(response, 400, "invalid_config",
-                                              "invalid settings", problems);
-                             return;
-                         }
-                         common::SetJson(response, 200, Config().ToJson());
-                     });
+        server->Post(
+            "/admin/config", [this](const httplib::Request& request, httplib::Response& response) {
+                const nlohmann::json patch = nlohmann::json::parse(request.body, nullptr, false);
+                if (patch.is_discarded()) {
+                    common::SetError(response, 400, "invalid_json", "body is not valid JSON");
+                    return;
+                }
+                const auto problems = UpdateConfig(patch);
+                if (!problems.empty()) {
+                    common::SetError(response, 400, "invalid_config", "invalid settings", problems);
+                    return;
+                }
+                common::SetJson(response, 200, Config().ToJson());
+            });
         server->Post("/admin/reset", [this](const httplib::Request&, httplib::Response& response) {
             Reset();
             common::SetJson(response, 200, {{"status", "reset"}});
@@ -485,8 +490,8 @@ private:
             if (bound < 0) throw std::runtime_error("mock llm: cannot bind " + host);
             port_ = bound;
         } else if (!server->bind_to_port(host, port_)) {
-            throw std::runtime_error("mock llm: cannot bind " + host + ":" +
-                                     std::to_string(port_) + " (port in use?)");
+            throw std::runtime_error("mock llm: cannot bind " + host + ":" + std::to_string(port_) +
+                                     " (port in use?)");
         }
         httplib::Server* raw = server.get();
         server_ = std::move(server);
@@ -530,7 +535,8 @@ private:
         }
         {
             std::lock_guard config_lock(mutex_);
-            if (config_.outage == OutageMode::kRefuseConnections) config_.outage = OutageMode::kNone;
+            if (config_.outage == OutageMode::kRefuseConnections)
+                config_.outage = OutageMode::kNone;
         }
         refusing_ = false;
         outage_active_ = false;
@@ -571,8 +577,9 @@ private:
         }
         response.set_header("x-request-id", "req_mock_" + std::to_string(NextId()));
         if (config.outage == OutageMode::kServiceUnavailable) {
-            SetOpenAiError(response, 503, "The server is overloaded or not ready yet (simulated "
-                                          "outage).",
+            SetOpenAiError(response, 503,
+                           "The server is overloaded or not ready yet (simulated "
+                           "outage).",
                            "server_error", "service_unavailable");
             Count(503, "outage");
             return;
@@ -653,16 +660,16 @@ private:
                 const auto wait = std::max(request_wait, token_wait);
                 AddRateLimitHeadersLocked(response);
                 response.set_header("retry-after-ms", std::to_string(wait.count()));
-                response.set_header("retry-after",
-                                    std::to_string(std::max<int64_t>(1, (wait.count() + 999) / 1000)));
-                const std::string what = by_requests ? "requests per min (RPM)"
-                                                     : "tokens per min (TPM)";
-                const int64_t limit = static_cast<int64_t>(by_requests ? requests_.capacity
-                                                                       : tokens_.capacity);
+                response.set_header("retry-after", std::to_string(std::max<int64_t>(
+                                                       1, (wait.count() + 999) / 1000)));
+                const std::string what =
+                    by_requests ? "requests per min (RPM)" : "tokens per min (TPM)";
+                const int64_t limit =
+                    static_cast<int64_t>(by_requests ? requests_.capacity : tokens_.capacity);
                 SetOpenAiError(response, 429,
                                "Rate limit reached for " + config.model + " on " + what +
-                                   ": Limit " + std::to_string(limit) +
-                                   ". Please try again in " + FormatDuration(wait) + ".",
+                                   ": Limit " + std::to_string(limit) + ". Please try again in " +
+                                   FormatDuration(wait) + ".",
                                by_requests ? "requests" : "tokens", "rate_limit_exceeded");
                 ++by_status_[429];
                 ++by_outcome_["rate_limited"];
@@ -738,7 +745,8 @@ private:
             content = content.substr(0, content.size() / 3);
             finish_reason = "length";
         } else if (format == "text") {
-            content = "Here is what the notes say:\n```json\n" + content + "\n```\nLet me know if "
+            content = "Here is what the notes say:\n```json\n" + content +
+                      "\n```\nLet me know if "
                       "you need anything else.";
         }
         const int64_t completion_tokens =
@@ -761,13 +769,12 @@ private:
              {"model", body["model"].get<std::string>()},
              {"system_fingerprint", "fp_tributary_mock"},
              {"choices",
-              nlohmann::json::array({{{"index", 0},
-                                      {"message",
-                                       {{"role", "assistant"},
-                                        {"content", content},
-                                        {"refusal", nullptr}}},
-                                      {"logprobs", nullptr},
-                                      {"finish_reason", finish_reason}}})},
+              nlohmann::json::array(
+                  {{{"index", 0},
+                    {"message",
+                     {{"role", "assistant"}, {"content", content}, {"refusal", nullptr}}},
+                    {"logprobs", nullptr},
+                    {"finish_reason", finish_reason}}})},
              {"usage",
               {{"prompt_tokens", prompt_tokens},
                {"completion_tokens", completion_tokens},

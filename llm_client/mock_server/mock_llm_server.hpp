@@ -35,12 +35,12 @@ struct MockLlmConfig {
     double malformed_rate = 0;          // MOCK_LLM_MALFORMED_RATE: share of non-JSON content
     double truncated_rate = 0;          // MOCK_LLM_TRUNCATED_RATE: share of finish_reason length
     OutageMode outage = OutageMode::kNone;  // MOCK_LLM_OUTAGE none|503|refuse
-    int64_t outage_ms = 10000;          // MOCK_LLM_OUTAGE_MS: length of a "refuse" outage
-    bool insufficient_quota = false;    // MOCK_LLM_INSUFFICIENT_QUOTA: 429 insufficient_quota
-    bool json_schema = true;            // MOCK_LLM_JSON_SCHEMA: accept response_format json_schema
-    std::string api_key;                // MOCK_LLM_API_KEY: when set, require this bearer token
-    uint64_t seed = 42;                 // MOCK_LLM_SEED for the error/malformed/truncated draws
-    int threads = 16;                   // MOCK_LLM_THREADS HTTP worker threads
+    int64_t outage_ms = 10000;              // MOCK_LLM_OUTAGE_MS: length of a "refuse" outage
+    bool insufficient_quota = false;        // MOCK_LLM_INSUFFICIENT_QUOTA: 429 insufficient_quota
+    bool json_schema = true;  // MOCK_LLM_JSON_SCHEMA: accept response_format json_schema
+    std::string api_key;      // MOCK_LLM_API_KEY: when set, require this bearer token
+    uint64_t seed = 42;       // MOCK_LLM_SEED for the error/malformed/truncated draws
+    int threads = 16;         // MOCK_LLM_THREADS HTTP worker threads
 
     // Records problems in `env`; the caller calls env.ThrowIfInvalid().
     static MockLlmConfig FromEnv(common::EnvReader& env);
@@ -59,7 +59,7 @@ struct MockLlmConfig {
 // x-ratelimit-* headers; its own RPM/TPM token buckets answer real 429s with retry-after and
 // retry-after-ms. Thread-safe. Start/Stop are not meant to race each other.
 class MockLlmServer {
-public:
+  public:
     // `metrics` must outlive the server.
     MockLlmServer(MockLlmConfig config, common::MetricsRegistry& metrics);
     ~MockLlmServer();  // Stop()s
@@ -82,7 +82,7 @@ public:
     // Clears the stats and refills the rate-limit buckets.
     void Reset();
 
-private:
+  private:
     class Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -384,10 +384,10 @@ void LlmEnrichment::RetryLoop(int index) {
                 auto tracker = std::make_shared<common::kafka::DeliveryTracker>(1);
                 std::string error;
                 const auto status = dead_letters_.Produce(
-                    "research.records.dlq", payload.value("molecule_id", ""), task.payload,
+                    config_.kafka.Topic("research.records.dlq"), payload.value("molecule_id", ""), task.payload,
                     {{"dlq.stage", "enrich"},
                      {"dlq.reason", outcome->error},
-                     {"dlq.original.topic", "research.records"},
+                     {"dlq.original.topic", config_.kafka.Topic("research.records")},
                      {"dlq.original.partition", std::to_string(payload.value("kafka_partition", -1))},
                      {"dlq.original.offset", std::to_string(payload.value("kafka_offset", -1))},
                      {"dlq.failed_at", common::FormatRfc3339(common::NowUtc())}},

@@ -79,7 +79,7 @@ ON CONFLICT (tenant_id, user_no, session_id) DO UPDATE SET
 // per-user transaction lock (taken in sorted order): without it two workers briefly owning the
 // same user (a rebalance) could each merge against a state the other is replacing.
 constexpr const char* kLockGapUsers = R"sql(
-SELECT count(pg_advisory_xact_lock(7326517002, hashtext(tenant_id || '/' || user_no::text)))
+SELECT count(pg_advisory_xact_lock(73265170, hashtext(tenant_id || '/' || user_no::text)))
 FROM (SELECT DISTINCT tenant_id, user_no FROM stage_analytics_inserted
       WHERE session_id IS NULL ORDER BY 1, 2) u)sql";
 

@@ -15,18 +15,19 @@ TEST(DeadLetters, PoisonMessagesAreDeadLetteredWithReasonsWhileTheirPartitionKee
     auto subscriber = StartSubscriber(env, ports.subscriber);
     const std::string user = "dlq-user-" + UniqueSuffix();
     const std::string& kafka = Infra::Get().kafka;
+    const std::string topic = TopicPrefix(env) + "analytics.events";
 
     // Three kinds of poison, all keyed like the user's events so they share its partition:
     // bytes that are not JSON, an envelope without user_id, and one PostgreSQL refuses (NUL).
-    const int32_t partition = ProduceRaw(kafka, "analytics.events", user, "this is not json {");
+    const int32_t partition = ProduceRaw(kafka, topic, user, "this is not json {");
     const nlohmann::json missing_user = {{"event_id", user + "-nouser"}, {"type", "user_analytics"},
                                          {"schema_version", 1}, {"received_at", "2026-01-01T00:00:00Z"},
                                          {"payload", {{"event_type", "click"}, {"timestamp", "2026-01-01T00:00:00Z"}}}};
-    ASSERT_EQ(ProduceRaw(kafka, "analytics.events", user, missing_user.dump()), partition);
+    ASSERT_EQ(ProduceRaw(kafka, topic, user, missing_user.dump()), partition);
     const std::string nul_in_metadata =
         R"({"event_id":")" + user + R"(-nul","type":"user_analytics","schema_version":1,"received_at":"2026-01-01T00:00:00Z","payload":{"user_id":")" +
         user + R"(","event_type":"click","timestamp":"2026-01-01T00:00:00Z","metadata":{"note":"a\u0000b"}}})";
-    ASSERT_EQ(ProduceRaw(kafka, "analytics.events", user, nul_in_metadata), partition);
+    ASSERT_EQ(ProduceRaw(kafka, topic, user, nul_in_metadata), partition);
     // Valid events behind them on the same partition.
     for (int i = 0; i < 5; ++i) {
         ASSERT_EQ(HttpPost(ports.publisher, "/api/v1/events/analytics",
@@ -37,7 +38,7 @@ TEST(DeadLetters, PoisonMessagesAreDeadLetteredWithReasonsWhileTheirPartitionKee
     }, 60s)) << subscriber->LogTail();
 
     std::vector<KafkaRecord> mine;
-    ReadTopic(kafka, "analytics.events.dlq", 60s, [&](const std::vector<KafkaRecord>& records) {
+    ReadTopic(kafka, topic + ".dlq", 60s, [&](const std::vector<KafkaRecord>& records) {
         if (records.back().key == user) mine.push_back(records.back());
         return mine.size() >= 3;
     });
@@ -46,7 +47,7 @@ TEST(DeadLetters, PoisonMessagesAreDeadLetteredWithReasonsWhileTheirPartitionKee
     for (const auto& record : mine) by_stage[record.headers.at("dlq.stage")] = record;
     ASSERT_EQ(by_stage.count("decode"), 1u);
     EXPECT_EQ(by_stage["decode"].value, "this is not json {");
-    EXPECT_EQ(by_stage["decode"].headers["dlq.original.topic"], "analytics.events");
+    EXPECT_EQ(by_stage["decode"].headers["dlq.original.topic"], topic);
     EXPECT_EQ(by_stage["decode"].headers["dlq.original.partition"], std::to_string(partition));
     EXPECT_FALSE(by_stage["decode"].headers["dlq.original.offset"].empty());
     EXPECT_NE(by_stage["decode"].headers["dlq.reason"].find("not valid JSON"), std::string::npos);

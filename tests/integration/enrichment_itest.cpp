@@ -130,7 +130,7 @@ TEST_F(EnrichmentTest, MalformedOrTruncatedOutputIsNeverStoredAsLlmAndEndsFailed
     env_["MOCK_LLM_TRUNCATED_RATE"] = "0.5";
     env_["ENRICHMENT_MAX_RETRIES"] = "2";
     StartAll();
-    const int64_t dlq_before = TopicEndOffsets(Infra::Get().kafka, "research.records.dlq");
+    const int64_t dlq_before = TopicEndOffsets(Infra::Get().kafka, TopicPrefix(env_) + "research.records.dlq");
     PostRecords(5);
     ASSERT_TRUE(WaitFor([&] { return CountStatus("failed") == 5; }, 120s))
         << "failed=" << CountStatus("failed") << " llm=" << CountStatus("llm") << "\n" << subscriber_->LogTail();
@@ -139,7 +139,7 @@ TEST_F(EnrichmentTest, MalformedOrTruncatedOutputIsNeverStoredAsLlmAndEndsFailed
                                " USING (tenant_id, event_id) WHERE c.molecule_id LIKE '" + prefix_ +
                                "%' AND s.status = 'failed' AND s.last_error IS NOT NULL"), 5);
     EXPECT_TRUE(WaitFor([&] {
-        return TopicEndOffsets(Infra::Get().kafka, "research.records.dlq") >= dlq_before + 5;
+        return TopicEndOffsets(Infra::Get().kafka, TopicPrefix(env_) + "research.records.dlq") >= dlq_before + 5;
     }, 30s));
     const auto stats = MockStats();
     EXPECT_GT(stats["outcomes"].value("malformed", 0) + stats["outcomes"].value("truncated", 0), 0) << stats.dump();

@@ -111,9 +111,14 @@ struct ServicePorts {
     int subscriber = 0;
 };
 
-// Environment for our services pointing at the given servers.
+// Environment for our services pointing at the given servers. Each call uses its own
+// KAFKA_TOPIC_PREFIX (see TopicPrefix), so a test's subscriber never re-reads the topics of
+// earlier tests.
 Env ServiceEnv(const std::string& kafka, const std::string& database_url,
                const std::string& group_id, const ServicePorts& ports);
+
+// The KAFKA_TOPIC_PREFIX of a ServiceEnv, e.g. "itest-123_4_5." (topic = prefix + name).
+inline std::string TopicPrefix(const Env& env) { return env.at("KAFKA_TOPIC_PREFIX"); }
 
 std::unique_ptr<Process> StartPublisher(const Env& env, int port);
 std::unique_ptr<Process> StartSubscriber(const Env& env, int port);

@@ -73,7 +73,7 @@ TEST(KafkaOutage, PublisherAnswers503WhileKafkaIsDownAndAcceptsAgainWhenItReturn
     wanted.insert(user + "-0");
     wanted.insert(user + "-after");
     std::set<std::string> found;
-    ReadTopic(kafka.Endpoint(), "analytics.events", 60s, [&](const std::vector<KafkaRecord>& records) {
+    ReadTopic(kafka.Endpoint(), TopicPrefix(env) + "analytics.events", 60s, [&](const std::vector<KafkaRecord>& records) {
         const auto envelope = nlohmann::json::parse(records.back().value, nullptr, false);
         if (envelope.is_object() && wanted.count(envelope.value("event_id", ""))) {
             found.insert(envelope["event_id"].get<std::string>());

@@ -15,6 +15,7 @@ protected:
         ports_ = {FreePort(), FreePort(), FreePort()};
         Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "itest-pipeline-" + UniqueSuffix(), ports_);
         env["PUBLISHER_MAX_BODY_BYTES"] = "65536";
+        topic_prefix_ = TopicPrefix(env);
         subscriber_ = StartSubscriber(env, ports_.subscriber).release();
         query_ = StartQuery(env, ports_.query).release();
         publisher_ = StartPublisher(env, ports_.publisher).release();
@@ -39,6 +40,7 @@ protected:
 
     static TestDatabase* database_;
     static ServicePorts ports_;
+    static std::string topic_prefix_;
     static Process* subscriber_;
     static Process* query_;
     static Process* publisher_;
@@ -46,6 +48,7 @@ protected:
 
 TestDatabase* PipelineTest::database_ = nullptr;
 ServicePorts PipelineTest::ports_;
+std::string PipelineTest::topic_prefix_;
 Process* PipelineTest::subscriber_ = nullptr;
 Process* PipelineTest::query_ = nullptr;
 Process* PipelineTest::publisher_ = nullptr;
@@ -171,7 +174,7 @@ TEST_F(PipelineTest, TheSameEventIdIsStoredOnceHoweverOftenItIsSent) {
 }
 
 TEST_F(PipelineTest, AnInvalidEventIsRejectedAndNothingOfTheRequestReachesKafka) {
-    const int64_t before = TopicEndOffsets(Infra::Get().kafka, "analytics.events");
+    const int64_t before = TopicEndOffsets(Infra::Get().kafka, topic_prefix_ + "analytics.events");
     const std::string user = "invalid-user-" + UniqueSuffix();
     const nlohmann::json batch = {{"events", {AnalyticsEvent(user, user + "-a"),
                                               {{"user_id", user}, {"event_type", "bad type!"}},
@@ -202,7 +205,7 @@ TEST_F(PipelineTest, AnInvalidEventIsRejectedAndNothingOfTheRequestReachesKafka)
     EXPECT_EQ(nul.status, 400);
     EXPECT_EQ(nul.Json()["error"]["details"][0]["field"], "user_id");
 
-    EXPECT_EQ(TopicEndOffsets(Infra::Get().kafka, "analytics.events"), before);
+    EXPECT_EQ(TopicEndOffsets(Infra::Get().kafka, topic_prefix_ + "analytics.events"), before);
 }
 
 TEST_F(PipelineTest, GzipCompressedBodiesAreAccepted) {

@@ -1,5 +1,4 @@
 #include "llm_client/chat_completion.hpp"
-
 #include "tests/llm_client/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -61,8 +60,9 @@ TEST(ChatCompletionParsing, TreatsARefusalAsAFailure) {
         ParseChatCompletion(CompletionBody(nullptr, "stop", "I can't help with that."));
     EXPECT_EQ(parsed.status, CompletionStatus::kRefused);
     EXPECT_NE(parsed.detail.find("can't help"), std::string::npos);
-    EXPECT_EQ(ParseChatCompletion(CompletionBody(ValidProperties().dump(), "content_filter")).status,
-              CompletionStatus::kRefused);
+    EXPECT_EQ(
+        ParseChatCompletion(CompletionBody(ValidProperties().dump(), "content_filter")).status,
+        CompletionStatus::kRefused);
 }
 
 TEST(ChatCompletionParsing, RejectsContentThatIsNotAJsonObject) {
@@ -71,10 +71,10 @@ TEST(ChatCompletionParsing, RejectsContentThatIsNotAJsonObject) {
     EXPECT_EQ(ParseChatCompletion(CompletionBody(R"({"physical_state": "solid", )")).status,
               CompletionStatus::kInvalidJson);
     EXPECT_EQ(ParseChatCompletion(CompletionBody("[1, 2]")).status, CompletionStatus::kInvalidJson);
-    EXPECT_EQ(ParseChatCompletion(
-                  CompletionBody("Sure!\n```json\n" + ValidProperties().dump() + "\n```"))
-                  .status,
-              CompletionStatus::kInvalidJson);
+    EXPECT_EQ(
+        ParseChatCompletion(CompletionBody("Sure!\n```json\n" + ValidProperties().dump() + "\n```"))
+            .status,
+        CompletionStatus::kInvalidJson);
 }
 
 TEST(ChatCompletionParsing, RejectsJsonThatViolatesTheSchema) {
@@ -97,8 +97,7 @@ TEST(ChatCompletionParsing, RejectsBodiesThatAreNotChatCompletions) {
               CompletionStatus::kMalformedResponse);
     EXPECT_EQ(ParseChatCompletion(R"({"choices": [{"finish_reason": "stop"}]})").status,
               CompletionStatus::kMalformedResponse);
-    EXPECT_EQ(ParseChatCompletion(
-                  R"({"choices": [{"message": {"content": [{"type": "text"}]}}]})")
+    EXPECT_EQ(ParseChatCompletion(R"({"choices": [{"message": {"content": [{"type": "text"}]}}]})")
                   .status,
               CompletionStatus::kMalformedResponse);
 }
@@ -127,8 +126,9 @@ TEST(ApiErrorParsing, ReadsFastApiDetailAndPlainStrings) {
     EXPECT_EQ(ParseApiError(R"({"error": "backend down"})").message, "backend down");
     EXPECT_EQ(ParseApiError("<html>502 Bad Gateway</html>").message,
               "<html>502 Bad Gateway</html>");
-    EXPECT_NE(ParseApiError(R"({"detail": [{"msg": "field required"}]})").message.find("field required"),
-              std::string::npos);
+    EXPECT_NE(
+        ParseApiError(R"({"detail": [{"msg": "field required"}]})").message.find("field required"),
+        std::string::npos);
 }
 
 TEST(ApiErrorParsing, RecognisesInsufficientQuotaByCodeOrType) {
@@ -136,17 +136,19 @@ TEST(ApiErrorParsing, RecognisesInsufficientQuotaByCodeOrType) {
         R"({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota",
             "code": "insufficient_quota"}})")));
     EXPECT_TRUE(IsInsufficientQuota(ParseApiError(R"({"type": "insufficient_quota"})")));
-    EXPECT_FALSE(IsInsufficientQuota(ParseApiError(
-        R"({"error": {"type": "requests", "code": "rate_limit_exceeded"}})")));
+    EXPECT_FALSE(IsInsufficientQuota(
+        ParseApiError(R"({"error": {"type": "requests", "code": "rate_limit_exceeded"}})")));
 }
 
 TEST(ApiErrorParsing, RecognisesAServerThatDoesNotSupportJsonSchema) {
     const ApiError openai = ParseApiError(
         R"({"error": {"message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "type": "invalid_request_error", "param": "response_format"}})");
     EXPECT_TRUE(IsJsonSchemaUnsupported(400, openai));
-    EXPECT_TRUE(IsJsonSchemaUnsupported(422, ParseApiError(R"({"detail": "json_schema unsupported"})")));
+    EXPECT_TRUE(
+        IsJsonSchemaUnsupported(422, ParseApiError(R"({"detail": "json_schema unsupported"})")));
     EXPECT_FALSE(IsJsonSchemaUnsupported(500, openai));
-    EXPECT_FALSE(IsJsonSchemaUnsupported(400, ParseApiError(R"({"error": {"message": "bad model"}})")));
+    EXPECT_FALSE(
+        IsJsonSchemaUnsupported(400, ParseApiError(R"({"error": {"message": "bad model"}})")));
 }
 
 }  // namespace

@@ -11,12 +11,11 @@ namespace {
 using std::chrono::milliseconds;
 
 class CircuitBreakerTest : public ::testing::Test {
-protected:
+  protected:
     CircuitBreaker MakeBreaker(int threshold = 3, milliseconds open_for = milliseconds(5000)) {
-        return CircuitBreaker({threshold, open_for}, clock_,
-                              [this](BreakerState from, BreakerState to) {
-                                  transitions_.emplace_back(from, to);
-                              });
+        return CircuitBreaker(
+            {threshold, open_for}, clock_,
+            [this](BreakerState from, BreakerState to) { transitions_.emplace_back(from, to); });
     }
 
     std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();

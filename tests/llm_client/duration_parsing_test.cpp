@@ -93,12 +93,10 @@ TEST(RetryAfterParsing, IgnoresMissingOrUnparsableHeaders) {
 }
 
 TEST(RateLimitHeaderParsing, ReadsAllSixHeaders) {
-    const HeaderMap headers = {{"x-ratelimit-limit-requests", "60"},
-                               {"x-ratelimit-limit-tokens", "150000"},
-                               {"x-ratelimit-remaining-requests", "59"},
-                               {"x-ratelimit-remaining-tokens", "149984"},
-                               {"x-ratelimit-reset-requests", "1s"},
-                               {"x-ratelimit-reset-tokens", "6m0s"}};
+    const HeaderMap headers = {
+        {"x-ratelimit-limit-requests", "60"},     {"x-ratelimit-limit-tokens", "150000"},
+        {"x-ratelimit-remaining-requests", "59"}, {"x-ratelimit-remaining-tokens", "149984"},
+        {"x-ratelimit-reset-requests", "1s"},     {"x-ratelimit-reset-tokens", "6m0s"}};
     const RateLimitHeaders parsed = ParseRateLimitHeaders(headers);
     EXPECT_EQ(parsed.limit_requests, 60);
     EXPECT_EQ(parsed.limit_tokens, 150000);

@@ -1,8 +1,6 @@
-#include "llm_client/llm_client.hpp"
-
 #include "common/backoff.hpp"
-
 #include "llm_client/fake_transport.hpp"
+#include "llm_client/llm_client.hpp"
 #include "llm_client/prompt.hpp"
 #include "tests/llm_client/test_support.hpp"
 
@@ -28,7 +26,7 @@ std::string Error(const std::string& type, const std::string& code, const std::s
 }
 
 class LlmClientTest : public ::testing::Test {
-protected:
+  protected:
     LlmClientTest() {
         config_.api_key = "sk-test-secret";
         config_.model = "gpt-test";
@@ -47,8 +45,8 @@ protected:
         if (!client_) {
             auto transport = std::make_unique<FakeTransport>(clock_, milliseconds(50));
             transport_ = transport.get();
-            client_ = std::make_unique<LlmClient>(config_, &metrics_, std::move(transport), clock_,
-                                                  7);
+            client_ =
+                std::make_unique<LlmClient>(config_, &metrics_, std::move(transport), clock_, 7);
         }
         return *client_;
     }
@@ -117,9 +115,9 @@ TEST_F(LlmClientTest, CapsHttpTimeoutsAtTheRemainingBudget) {
 }
 
 TEST_F(LlmClientTest, HonoursRetryAfterMsOnA429AndThenSucceeds) {
-    Transport().Enqueue(FakeTransport::Json(
-        429, Error("requests", "rate_limit_exceeded", "Rate limit reached"),
-        {{"retry-after-ms", "700"}, {"retry-after", "1"}}));
+    Transport().Enqueue(
+        FakeTransport::Json(429, Error("requests", "rate_limit_exceeded", "Rate limit reached"),
+                            {{"retry-after-ms", "700"}, {"retry-after", "1"}}));
     Transport().Enqueue(FakeTransport::Json(200, OkBody()));
     const EnrichmentOutcome outcome = Client().Enrich(kAspirin, milliseconds(5000));
 
@@ -199,9 +197,8 @@ TEST_F(LlmClientTest, BackoffBetweenAttemptsNeverExceedsItsCeiling) {
     ASSERT_EQ(sent_at.size(), 8u);
     for (size_t i = 1; i < sent_at.size(); ++i) {
         const milliseconds gap = sent_at[i] - sent_at[i - 1] - milliseconds(50);
-        const milliseconds ceiling =
-            common::Backoff::Ceiling(milliseconds(100), milliseconds(300), 2.0,
-                                     static_cast<int>(i - 1));
+        const milliseconds ceiling = common::Backoff::Ceiling(milliseconds(100), milliseconds(300),
+                                                              2.0, static_cast<int>(i - 1));
         EXPECT_LE(gap, ceiling) << i;
         EXPECT_GE(gap, ceiling / 2) << i;
     }
@@ -244,13 +241,14 @@ TEST_F(LlmClientTest, OpenCircuitAnswersNoBudgetAtOnceThenProbesAfterTheCoolDown
 }
 
 TEST_F(LlmClientTest, FallsBackToJsonObjectWhenTheServerRejectsJsonSchemaAndRemembersIt) {
-    Transport().Enqueue(FakeTransport::Json(
-        400, nlohmann::json{{"error",
-                             {{"message", "'response_format' of type 'json_schema' is not "
-                                          "supported with this model."},
-                              {"type", "invalid_request_error"},
-                              {"param", "response_format"}}}}
-                 .dump()));
+    Transport().Enqueue(
+        FakeTransport::Json(400, nlohmann::json{{"error",
+                                                 {{"message",
+                                                   "'response_format' of type 'json_schema' is not "
+                                                   "supported with this model."},
+                                                  {"type", "invalid_request_error"},
+                                                  {"param", "response_format"}}}}
+                                     .dump()));
     Transport().SetHandler(
         [](const FakeTransport::Request&) { return FakeTransport::Json(200, OkBody()); });
     config_.max_attempts = 1;  // the rejected attempt must not use up the only attempt
@@ -280,8 +278,8 @@ TEST_F(LlmClientTest, RetriesInvalidOutputOnceAndThenSucceeds) {
 }
 
 TEST_F(LlmClientTest, RepeatedInvalidOutputIsPermanentAndNeverAResult) {
-    Transport().Enqueue(FakeTransport::Json(
-        200, CompletionBody(testing::ValidProperties().dump(), "length")));
+    Transport().Enqueue(
+        FakeTransport::Json(200, CompletionBody(testing::ValidProperties().dump(), "length")));
     Transport().Enqueue(FakeTransport::Json(200, CompletionBody(nullptr, "stop", "I refuse")));
     Transport().Enqueue(FakeTransport::Json(200, OkBody()));
     const EnrichmentOutcome outcome = Client().Enrich(kAspirin, milliseconds(5000));
@@ -294,8 +292,7 @@ TEST_F(LlmClientTest, RepeatedInvalidOutputIsPermanentAndNeverAResult) {
 }
 
 TEST_F(LlmClientTest, OtherClientErrorsArePermanentAndNeverLeakTheKey) {
-    Transport().Enqueue(
-        FakeTransport::Json(401, R"({"detail": "Incorrect API key provided"})"));
+    Transport().Enqueue(FakeTransport::Json(401, R"({"detail": "Incorrect API key provided"})"));
     const EnrichmentOutcome outcome = Client().Enrich(kAspirin, milliseconds(5000));
     EXPECT_EQ(outcome.status, EnrichmentStatus::kPermanent);
     EXPECT_EQ(Transport().CallCount(), 1u);

@@ -19,15 +19,15 @@ TEST(LlmConfigFromEnv, UsesTheDocumentedDefaults) {
 }
 
 TEST(LlmConfigFromEnv, ReadsEveryVariable) {
-    common::EnvReader env(std::map<std::string, std::string>{
-        {"LLM_BASE_URL", "https://api.openai.com/v1/"},
-        {"LLM_API_KEY", "sk-secret"},
-        {"LLM_MODEL", "gpt-4o-mini"},
-        {"LLM_RPM", "500"},
-        {"LLM_TPM", "200000"},
-        {"LLM_MAX_INFLIGHT", "8"},
-        {"LLM_TIMEOUT_MS", "20000"},
-        {"LLM_JSON_SCHEMA", "false"}});
+    common::EnvReader env(
+        std::map<std::string, std::string>{{"LLM_BASE_URL", "https://api.openai.com/v1/"},
+                                           {"LLM_API_KEY", "sk-secret"},
+                                           {"LLM_MODEL", "gpt-4o-mini"},
+                                           {"LLM_RPM", "500"},
+                                           {"LLM_TPM", "200000"},
+                                           {"LLM_MAX_INFLIGHT", "8"},
+                                           {"LLM_TIMEOUT_MS", "20000"},
+                                           {"LLM_JSON_SCHEMA", "false"}});
     const LlmConfig config = LlmConfig::FromEnv(env);
     EXPECT_NO_THROW(env.ThrowIfInvalid());
     EXPECT_EQ(config.base_url, "https://api.openai.com/v1");

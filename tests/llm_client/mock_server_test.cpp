@@ -24,7 +24,7 @@ int64_t MillisSince(Steady::time_point start) {
 }
 
 class MockServerTest : public ::testing::Test {
-protected:
+  protected:
     void StartMock(mock::MockLlmConfig config = {}) {
         config.port = 0;
         server_ = std::make_unique<mock::MockLlmServer>(config, mock_metrics_);
@@ -119,18 +119,19 @@ TEST_F(MockServerTest, SendsRateLimitHeadersAndUsageOnEveryCompletion) {
         "application/json");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
-    for (const char* header :
-         {"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
-          "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}) {
+    for (const char* header : {"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
+                               "x-ratelimit-reset-requests", "x-ratelimit-limit-tokens",
+                               "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}) {
         EXPECT_TRUE(response->has_header(header)) << header;
     }
     EXPECT_EQ(response->get_header_value("x-ratelimit-remaining-requests"), "119");
     const auto body = nlohmann::json::parse(response->body);
     EXPECT_GT(body["usage"]["prompt_tokens"].get<int>(), 0);
     EXPECT_EQ(body["choices"][0]["finish_reason"], "stop");
-    EXPECT_EQ(nlohmann::json::parse(body["choices"][0]["message"]["content"].get<std::string>())
-                  ["melting_point_c"]["min"],
-              80.0);
+    EXPECT_EQ(
+        nlohmann::json::parse(
+            body["choices"][0]["message"]["content"].get<std::string>())["melting_point_c"]["min"],
+        80.0);
 }
 
 TEST_F(MockServerTest, Answers429WithRetryHeadersInOpenAisErrorShape) {
@@ -139,8 +140,7 @@ TEST_F(MockServerTest, Answers429WithRetryHeadersInOpenAisErrorShape) {
     config.burst = 1;
     StartMock(config);
     auto raw = Raw();
-    const std::string body =
-        R"({"model": "m", "messages": [{"role": "user", "content": "x"}]})";
+    const std::string body = R"({"model": "m", "messages": [{"role": "user", "content": "x"}]})";
     ASSERT_EQ(raw.Post("/v1/chat/completions", body, "application/json")->status, 200);
     const auto limited = raw.Post("/v1/chat/completions", body, "application/json");
     ASSERT_TRUE(limited);
@@ -337,8 +337,8 @@ TEST_F(MockServerTest, RequiresTheBearerTokenWhenConfiguredWithOne) {
 TEST_F(MockServerTest, AdminConfigRejectsBadValuesAndAppliesGoodOnes) {
     StartMock();
     auto raw = Raw();
-    const auto bad = raw.Post("/admin/config", R"({"error_rate": 2, "colour": "red"})",
-                              "application/json");
+    const auto bad =
+        raw.Post("/admin/config", R"({"error_rate": 2, "colour": "red"})", "application/json");
     ASSERT_TRUE(bad);
     EXPECT_EQ(bad->status, 400);
     EXPECT_EQ(server_->Config().error_rate, 0.0);
@@ -360,10 +360,10 @@ TEST_F(MockServerTest, ErrorRateProducesServerErrorsDeterministicallyForASeed) {
         auto raw = Raw();
         std::string pattern;
         for (int i = 0; i < 12; ++i) {
-            const auto response = raw.Post(
-                "/v1/chat/completions",
-                R"({"model": "m", "messages": [{"role": "user", "content": "x"}]})",
-                "application/json");
+            const auto response =
+                raw.Post("/v1/chat/completions",
+                         R"({"model": "m", "messages": [{"role": "user", "content": "x"}]})",
+                         "application/json");
             pattern += response && response->status == 500 ? 'E' : '.';
         }
         server_->Stop();

@@ -1,5 +1,4 @@
 #include "llm_client/properties_schema.hpp"
-
 #include "tests/llm_client/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -47,7 +46,8 @@ TEST(PropertiesValidation, NamesEachViolationByPath) {
         {"boiling_point_c", 78.4, "$.boiling_point_c"},
         {"solubility", {{{"solvent", "water"}, {"qualitative", "very"}}}, "$.solubility[0]"},
         {"solubility", {{{"solvent", ""}, {"qualitative", "soluble"}}}, "$.solubility[0].solvent"},
-        {"solubility", {{{"solvent", "water"}, {"qualitative", "soluble"}, {"g_per_l", 3}}},
+        {"solubility",
+         {{{"solvent", "water"}, {"qualitative", "soluble"}, {"g_per_l", 3}}},
          "$.solubility[0].g_per_l"},
         {"hazards", "flammable", "$.hazards"},
         {"hazards", {1}, "$.hazards[0]"},

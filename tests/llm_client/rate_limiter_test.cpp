@@ -10,14 +10,13 @@ namespace {
 using std::chrono::milliseconds;
 
 class RateLimiterTest : public ::testing::Test {
-protected:
+  protected:
     std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
 };
 
 TEST_F(RateLimiterTest, AllowsABurstOfOneMinutesRequestsThenRefillsAtTheConfiguredRate) {
-    RateLimiter limiter({.requests_per_minute = 60, .tokens_per_minute = 1'000'000,
-                         .max_inflight = 100},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 60, .tokens_per_minute = 1'000'000, .max_inflight = 100}, clock_);
     std::vector<RateLimiter::Permit> permits;
     for (int i = 0; i < 60; ++i) {
         auto decision = limiter.TryAcquire(10);
@@ -37,9 +36,8 @@ TEST_F(RateLimiterTest, AllowsABurstOfOneMinutesRequestsThenRefillsAtTheConfigur
 }
 
 TEST_F(RateLimiterTest, RespectsTokensPerMinute) {
-    RateLimiter limiter({.requests_per_minute = 1000, .tokens_per_minute = 6000,
-                         .max_inflight = 100},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 1000, .tokens_per_minute = 6000, .max_inflight = 100}, clock_);
     EXPECT_TRUE(limiter.TryAcquire(4000).Granted());
     auto refused = limiter.TryAcquire(3000);
     EXPECT_FALSE(refused.Granted());
@@ -61,9 +59,8 @@ TEST_F(RateLimiterTest, ClampsARequestLargerThanTheWholeMinuteBudget) {
 }
 
 TEST_F(RateLimiterTest, CapsConcurrentCallsAndFreesASlotWhenAPermitIsReleased) {
-    RateLimiter limiter({.requests_per_minute = 1000, .tokens_per_minute = 1'000'000,
-                         .max_inflight = 2},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 1000, .tokens_per_minute = 1'000'000, .max_inflight = 2}, clock_);
     auto first = limiter.TryAcquire(1);
     auto second = limiter.TryAcquire(1);
     ASSERT_TRUE(first.Granted());
@@ -99,9 +96,8 @@ TEST_F(RateLimiterTest, MovingAPermitKeepsExactlyOneSlot) {
 }
 
 TEST_F(RateLimiterTest, ServerRemainingRequestsOfZeroHoldsUsBackUntilOneIsReplenished) {
-    RateLimiter limiter({.requests_per_minute = 600, .tokens_per_minute = 1'000'000,
-                         .max_inflight = 10},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 600, .tokens_per_minute = 1'000'000, .max_inflight = 10}, clock_);
     RateLimitHeaders headers;
     headers.limit_requests = 60;
     headers.remaining_requests = 0;
@@ -118,9 +114,8 @@ TEST_F(RateLimiterTest, ServerRemainingRequestsOfZeroHoldsUsBackUntilOneIsReplen
 }
 
 TEST_F(RateLimiterTest, ServerRemainingTokensBelowOurEstimateHoldsUsBack) {
-    RateLimiter limiter({.requests_per_minute = 600, .tokens_per_minute = 1'000'000,
-                         .max_inflight = 10},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 600, .tokens_per_minute = 1'000'000, .max_inflight = 10}, clock_);
     RateLimitHeaders headers;
     headers.limit_tokens = 10000;
     headers.remaining_tokens = 100;
@@ -135,9 +130,8 @@ TEST_F(RateLimiterTest, ServerRemainingTokensBelowOurEstimateHoldsUsBack) {
 }
 
 TEST_F(RateLimiterTest, ServerViewWithoutALimitWaitsForTheFullReset) {
-    RateLimiter limiter({.requests_per_minute = 600, .tokens_per_minute = 1'000'000,
-                         .max_inflight = 10},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 600, .tokens_per_minute = 1'000'000, .max_inflight = 10}, clock_);
     RateLimitHeaders headers;
     headers.remaining_requests = 0;
     headers.reset_requests = milliseconds(1500);
@@ -148,9 +142,8 @@ TEST_F(RateLimiterTest, ServerViewWithoutALimitWaitsForTheFullReset) {
 }
 
 TEST_F(RateLimiterTest, GenerousServerHeadersNeverLoosenOurOwnLimits) {
-    RateLimiter limiter({.requests_per_minute = 1, .tokens_per_minute = 1'000'000,
-                         .max_inflight = 10},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 1, .tokens_per_minute = 1'000'000, .max_inflight = 10}, clock_);
     ASSERT_TRUE(limiter.TryAcquire(1).Granted());
     RateLimitHeaders headers;
     headers.limit_requests = 10000;
@@ -161,9 +154,8 @@ TEST_F(RateLimiterTest, GenerousServerHeadersNeverLoosenOurOwnLimits) {
 }
 
 TEST_F(RateLimiterTest, PauseForHoldsEveryCallerBackUntilItEnds) {
-    RateLimiter limiter({.requests_per_minute = 600, .tokens_per_minute = 1'000'000,
-                         .max_inflight = 10},
-                        clock_);
+    RateLimiter limiter(
+        {.requests_per_minute = 600, .tokens_per_minute = 1'000'000, .max_inflight = 10}, clock_);
     limiter.PauseFor(milliseconds(750));
     auto refused = limiter.TryAcquire(1);
     EXPECT_FALSE(refused.Granted());
@@ -189,9 +181,9 @@ TEST_F(RateLimiterTest, ARefusedAttemptTakesNothing) {
 }
 
 TEST_F(RateLimiterTest, RejectsLimitsBelowOne) {
-    EXPECT_THROW(RateLimiter({.requests_per_minute = 0, .tokens_per_minute = 1, .max_inflight = 1},
-                             clock_),
-                 std::invalid_argument);
+    EXPECT_THROW(
+        RateLimiter({.requests_per_minute = 0, .tokens_per_minute = 1, .max_inflight = 1}, clock_),
+        std::invalid_argument);
 }
 
 }  // namespace

@@ -1,0 +1,15 @@
+#include "subscriber/records.hpp"
+
+namespace tributary::subscriber {
+
+const char* EnrichmentStatusName(EnrichmentStatus status) {
+    switch (status) {
+        case EnrichmentStatus::kPending: return "pending";
+        case EnrichmentStatus::kLlm: return "llm";
+        case EnrichmentStatus::kFallback: return "fallback";
+        case EnrichmentStatus::kFailed: return "failed";
+    }
+    return "pending";
+}
+
+}  // namespace tributary::subscriber

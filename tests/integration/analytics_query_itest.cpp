@@ -1,0 +1,703 @@
+// The analytics and research query API on real PostgreSQL and the real tributary-query binary.
+// Data is stored through PgEventStore, the subscriber's insert path, so the rollups are
+// maintained exactly as in production (including redelivered batches).
+#include "subscriber/pg/event_store.hpp"
+#include "tests/integration/harness.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+namespace tributary::itest {
+namespace {
+
+using subscriber::AnalyticsRow;
+using subscriber::ChemicalRow;
+using Json = nlohmann::json;
+
+struct Event {
+    std::string time;
+    std::string user;
+    std::string type;
+    std::optional<std::string> page;
+    std::optional<std::string> device;
+    std::optional<std::string> country;
+    std::optional<std::string> session;
+};
+
+AnalyticsRow Row(const std::string& event_id, const Event& e) {
+    AnalyticsRow row;
+    row.tenant_id = "default";
+    row.event_id = event_id;
+    row.user_id = e.user;
+    row.event_type = e.type;
+    row.event_time = e.time;
+    row.received_at = e.time;
+    row.page = e.page;
+    row.device = e.device;
+    row.country = e.country;
+    row.session_id = e.session;
+    return row;
+}
+
+// The hand-made dataset whose answers are worked out in the tests below (times UTC).
+const std::vector<Event>& KnownEvents() {
+    static const std::vector<Event> events = {
+        {"2025-12-31T23:20:00Z", "alice", "view", "/home", "mobile", "DE", "s-a1"},
+        {"2025-12-31T23:40:00Z", "alice", "cart", "/shop", "mobile", "DE", "s-a1"},
+        {"2026-01-01T00:10:00Z", "alice", "buy", "/checkout", "mobile", "DE", "s-a1"},
+        {"2026-01-01T00:59:59.999999Z", "bob", "view", "/home", "desktop", "US", std::nullopt},
+        {"2026-01-01T01:00:00Z", "bob", "view", "/home", "desktop", "US", std::nullopt},
+        {"2026-01-01T01:20:00Z", "bob", "cart", "/shop", "desktop", "US", std::nullopt},
+        {"2026-01-01T02:00:00Z", "bob", "buy", "/checkout", "desktop", "US", std::nullopt},
+        {"2026-01-02T05:00:00Z", "erin", "cart", "/shop", std::nullopt, std::nullopt, std::nullopt},
+        {"2026-01-02T05:10:00Z", "erin", "view", "/home", std::nullopt, std::nullopt, std::nullopt},
+        {"2026-01-02T10:00:00Z", "carol", "buy", "/checkout", "tablet", "FR", "s-c1"},
+        {"2026-01-02T10:05:00Z", "carol", "view", "/home", "tablet", "FR", "s-c1"},
+        {"2026-01-02T10:06:00Z", "carol", "cart", "/shop", "tablet", "FR", "s-c1"},
+        {"2026-01-02T10:06:00Z", "carol", "buy", "/checkout", "tablet", "FR", "s-c1"},
+        {"2026-01-03T00:00:00Z", "dave", "view", "/home", "mobile", "DE", "s-d1"},
+        {"2026-01-03T02:00:00Z", "dave", "cart", "/shop", "mobile", "DE", "s-d1"},
+        {"2026-01-03T02:30:00Z", "dave", "view", "/home", "mobile", "DE", "s-d1"},
+        {"2026-01-03T02:45:00Z", "dave", "cart", "/shop", "mobile", "DE", "s-d1"},
+        {"2026-01-03T03:31:00Z", "dave", "buy", "/checkout", "mobile", "DE", "s-d1"},
+        {"2026-01-03T12:00:00Z", "alice", "view", "/home", "mobile", "DE", std::nullopt},
+        // frank (outside the main range): 20:00 and 20:50 are two sessions until 20:25
+        // arrives in a later batch and joins them.
+        {"2026-01-05T20:00:00Z", "frank", "ping", std::nullopt, std::nullopt, std::nullopt, std::nullopt},
+        {"2026-01-05T20:50:00Z", "frank", "ping", std::nullopt, std::nullopt, std::nullopt, std::nullopt},
+        {"2026-01-05T20:25:00Z", "frank", "ping", std::nullopt, std::nullopt, std::nullopt, std::nullopt},
+    };
+    return events;
+}
+
+constexpr const char* kAll = "from=2025-12-31T00:00:00Z&to=2026-01-04T00:00:00Z";
+// 2025-12-31T23:30:00Z, written with an offset.
+constexpr const char* kFromOffset = "from=2026-01-01T00:30:00%2B01:00";
+
+ChemicalRow Chemical(const std::string& id, const std::string& molecule, const std::string& name,
+                     const std::string& researcher, const std::string& time,
+                     subscriber::EnrichmentStatus status, std::optional<double> mw,
+                     std::optional<double> logp, std::optional<double> tpsa,
+                     std::optional<int> hbd, std::optional<int> hba,
+                     std::optional<int> lipinski_hbd, std::optional<int> lipinski_hba) {
+    ChemicalRow row;
+    row.tenant_id = "default";
+    row.event_id = id;
+    row.molecule_id = molecule;
+    row.researcher = researcher;
+    row.event_time = time;
+    row.received_at = time;
+    row.molecule_name = name;
+    row.data = Json{{"name", name}}.dump();
+    row.mw = mw;
+    row.logp = logp;
+    row.tpsa = tpsa;
+    row.hbd = hbd;
+    row.hba = hba;
+    if (mw) {
+        row.descriptors = Json{{"mw", *mw}, {"logp", *logp}, {"tpsa", *tpsa}, {"hbd", *hbd},
+                               {"hba", *hba}, {"lipinski_hbd", *lipinski_hbd},
+                               {"lipinski_hba", *lipinski_hba}}.dump();
+    }
+    row.enrichment_status = status;
+    return row;
+}
+
+class AnalyticsQueryTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        database_ = new TestDatabase();
+        port_ = FreePort();
+        Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port_, 0});
+        query_ = StartQuery(env, port_).release();  // applies the migrations
+        store_ = new subscriber::pg::PgEventStore(database_->Url(), 3);
+
+        // Stored in three batches, each delivered twice; frank's middle event comes last.
+        const auto& events = KnownEvents();
+        std::vector<AnalyticsRow> first;
+        std::vector<AnalyticsRow> second;
+        for (size_t i = 0; i < events.size(); ++i) {
+            (i < 10 ? first : second).push_back(Row("known-" + std::to_string(i), events[i]));
+        }
+        const AnalyticsRow late = second.back();
+        second.pop_back();
+        for (const auto* batch : {&first, &second}) {
+            EXPECT_EQ(store_->Store(*batch, {}).analytics_inserted, batch->size());
+            EXPECT_EQ(store_->Store(*batch, {}).analytics_inserted, 0u);
+        }
+        EXPECT_EQ(store_->Store(std::span(&late, 1), {}).analytics_inserted, 1u);
+        EXPECT_EQ(store_->Store(std::span(&late, 1), {}).analytics_inserted, 0u);
+
+        using subscriber::EnrichmentStatus;
+        const std::vector<ChemicalRow> chemical = {
+            Chemical("c1", "m1", "Aspirin", "Dr. Smith", "2026-01-01T10:00:00Z",
+                     EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
+            Chemical("c2", "m2", "Cyclosporin A", "Dr. Jones", "2026-01-01T11:00:00Z",
+                     EnrichmentStatus::kFallback, 1202.6, 3.27, 278.8, 5, 12, 5, 23),
+            Chemical("c3", "m3", "Caffeine old", "Dr. Smith", "2026-01-01T09:00:00Z",
+                     EnrichmentStatus::kFailed, 300, 6, 10, 9, 9, 9, 9),
+            Chemical("c4", "m3", "Caffeine", "Dr. Smith", "2026-01-02T09:00:00Z",
+                     EnrichmentStatus::kPending, 194.19, -1.03, 58.44, 0, 6, 0, 6),
+            Chemical("c5", "m4", "Unknown 50%_x", "Dr. Smith", "2026-01-02T10:00:00Z",
+                     EnrichmentStatus::kFailed, std::nullopt, std::nullopt, std::nullopt,
+                     std::nullopt, std::nullopt, std::nullopt, std::nullopt),
+            Chemical("c6", "m5", "Aspirin-d3", "Dr. Jones", "2026-01-03T10:00:00Z",
+                     EnrichmentStatus::kLlm, 183.18, 1.31, 63.6, 1, 3, 1, 4),
+        };
+        EXPECT_EQ(store_->Store({}, chemical).chemical_inserted, chemical.size());
+    }
+    static void TearDownTestSuite() {
+        delete store_;
+        delete query_;
+        delete database_;
+    }
+
+    static Json Get(const std::string& path) {
+        const auto result = HttpGet(port_, path);
+        EXPECT_EQ(result.status, 200) << path << ": " << result.body;
+        return result.Json();
+    }
+
+    static std::vector<int64_t> Counts(const Json& list, const char* field) {
+        std::vector<int64_t> out;
+        for (const auto& item : list) out.push_back(item[field].get<int64_t>());
+        return out;
+    }
+
+    static TestDatabase* database_;
+    static int port_;
+    static Process* query_;
+    static subscriber::pg::PgEventStore* store_;
+};
+
+TestDatabase* AnalyticsQueryTest::database_ = nullptr;
+int AnalyticsQueryTest::port_ = 0;
+Process* AnalyticsQueryTest::query_ = nullptr;
+subscriber::pg::PgEventStore* AnalyticsQueryTest::store_ = nullptr;
+
+TEST_F(AnalyticsQueryTest, EventTrendsAreZeroFilledUtcBucketsThatRespectTheBounds) {
+    auto body = Get(std::string("/api/v1/analytics/event-trends?") + kAll + "&interval=day");
+    EXPECT_EQ(body["from"], "2025-12-31T00:00:00.000000Z");
+    EXPECT_EQ(body["interval"], "day");
+    ASSERT_EQ(body["buckets"].size(), 4u);
+    EXPECT_EQ(body["buckets"][0]["bucket"], "2025-12-31T00:00:00Z");
+    EXPECT_EQ(Counts(body["buckets"], "count"), (std::vector<int64_t>{2, 5, 6, 6}));
+    EXPECT_EQ(body["total"], 19);
+    EXPECT_TRUE(body["next_cursor"].is_null());
+
+    // from = 2025-12-31T23:30Z: alice's 23:20 view is out, bob's 02:00 buy is at `to` (out).
+    body = Get(std::string("/api/v1/analytics/event-trends?") + kFromOffset +
+               "&to=2026-01-01T02:00:00Z&interval=hour");
+    ASSERT_EQ(body["buckets"].size(), 3u);
+    EXPECT_EQ(body["buckets"][0]["bucket"], "2025-12-31T23:00:00Z");
+    EXPECT_EQ(Counts(body["buckets"], "count"), (std::vector<int64_t>{1, 2, 2}));
+
+    // Minute buckets around bob's 00:59:59.999999 view.
+    body = Get("/api/v1/analytics/event-trends?from=2026-01-01T00:58:00Z&to=2026-01-01T01:01:00Z"
+               "&interval=minute");
+    EXPECT_EQ(Counts(body["buckets"], "count"), (std::vector<int64_t>{0, 1, 1}));
+
+    body = Get(std::string("/api/v1/analytics/event-trends?") + kAll + "&interval=day&event_type=buy");
+    EXPECT_EQ(Counts(body["buckets"], "count"), (std::vector<int64_t>{0, 2, 2, 1}));
+    EXPECT_EQ(body["event_type"], "buy");
+
+    // Pages: two buckets at a time, continued by the cursor.
+    body = Get(std::string("/api/v1/analytics/event-trends?") + kAll + "&interval=day&limit=3");
+    EXPECT_EQ(Counts(body["buckets"], "count"), (std::vector<int64_t>{2, 5, 6}));
+    ASSERT_TRUE(body["next_cursor"].is_string());
+    body = Get(std::string("/api/v1/analytics/event-trends?") + kAll + "&interval=day&limit=3&cursor=" +
+               body["next_cursor"].get<std::string>());
+    ASSERT_EQ(body["buckets"].size(), 1u);
+    EXPECT_EQ(body["buckets"][0]["bucket"], "2026-01-03T00:00:00Z");
+    EXPECT_EQ(body["buckets"][0]["count"], 6);
+    EXPECT_TRUE(body["next_cursor"].is_null());
+
+    // An empty range: zero-filled.
+    body = Get("/api/v1/analytics/event-trends?from=2027-01-01T00:00:00Z&to=2027-01-01T03:00:00Z");
+    EXPECT_EQ(Counts(body["buckets"], "count"), (std::vector<int64_t>{0, 0, 0}));
+    EXPECT_EQ(body["total"], 0);
+}
+
+TEST_F(AnalyticsQueryTest, EventTypesCountEventsAndUniqueUsers) {
+    auto body = Get(std::string("/api/v1/analytics/event-types?") + kAll);
+    ASSERT_EQ(body["event_types"].size(), 3u) << body;
+    EXPECT_EQ(body["event_types"][0], (Json{{"event_type", "view"}, {"count", 8}, {"unique_users", 5}}));
+    EXPECT_EQ(body["event_types"][1], (Json{{"event_type", "cart"}, {"count", 6}, {"unique_users", 5}}));
+    EXPECT_EQ(body["event_types"][2], (Json{{"event_type", "buy"}, {"count", 5}, {"unique_users", 4}}));
+
+    body = Get(std::string("/api/v1/analytics/event-types?") + kFromOffset + "&to=2026-01-01T01:00:00Z");
+    ASSERT_EQ(body["event_types"].size(), 3u) << body;
+    EXPECT_EQ(body["event_types"][0], (Json{{"event_type", "buy"}, {"count", 1}, {"unique_users", 1}}));
+    EXPECT_EQ(body["event_types"][1], (Json{{"event_type", "cart"}, {"count", 1}, {"unique_users", 1}}));
+    EXPECT_EQ(body["event_types"][2], (Json{{"event_type", "view"}, {"count", 1}, {"unique_users", 1}}));
+
+    body = Get(std::string("/api/v1/analytics/event-types?") + kAll + "&limit=2");
+    ASSERT_EQ(body["event_types"].size(), 2u);
+    body = Get(std::string("/api/v1/analytics/event-types?") + kAll + "&limit=2&cursor=" +
+               body["next_cursor"].get<std::string>());
+    ASSERT_EQ(body["event_types"].size(), 1u);
+    EXPECT_EQ(body["event_types"][0]["event_type"], "buy");
+    EXPECT_TRUE(body["next_cursor"].is_null());
+
+    body = Get("/api/v1/analytics/event-types?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z");
+    EXPECT_EQ(body["event_types"], Json::array());
+}
+
+TEST_F(AnalyticsQueryTest, TopRanksValuesByCountThenName) {
+    auto body = Get(std::string("/api/v1/analytics/top?dimension=page&") + kAll);
+    EXPECT_EQ(body["items"], (Json{{{"value", "/home"}, {"count", 8}},
+                                   {{"value", "/shop"}, {"count", 6}},
+                                   {{"value", "/checkout"}, {"count", 5}}}));
+    body = Get(std::string("/api/v1/analytics/top?dimension=country&") + kAll);
+    EXPECT_EQ(body["items"], (Json{{{"value", "DE"}, {"count", 9}},
+                                   {{"value", "FR"}, {"count", 4}},
+                                   {{"value", "US"}, {"count", 4}}}));
+    body = Get(std::string("/api/v1/analytics/top?dimension=device&limit=1&") + kAll);
+    EXPECT_EQ(body["items"], (Json{{{"value", "mobile"}, {"count", 9}}}));
+    body = Get(std::string("/api/v1/analytics/top?dimension=device&limit=1&") + kAll + "&cursor=" +
+               body["next_cursor"].get<std::string>());
+    EXPECT_EQ(body["items"], (Json{{{"value", "desktop"}, {"count", 4}}}));
+    body = Get(std::string("/api/v1/analytics/top?dimension=event_type&") + kFromOffset +
+               "&to=2026-01-01T01:00:00Z");
+    EXPECT_EQ(body["items"].size(), 3u);
+    body = Get("/api/v1/analytics/top?dimension=referrer&from=2025-12-31T00:00:00Z&to=2026-01-04T00:00:00Z");
+    EXPECT_EQ(body["items"], Json::array());
+}
+
+TEST_F(AnalyticsQueryTest, UserDistributionCountsDistinctUsersPerValue) {
+    auto body = Get(std::string("/api/v1/analytics/user-distribution?dimension=device&") + kAll);
+    EXPECT_EQ(body["total_users"], 5);
+    EXPECT_EQ(body["values"], (Json{{{"value", "mobile"}, {"users", 2}, {"events", 9}},
+                                    {{"value", "desktop"}, {"users", 1}, {"events", 4}},
+                                    {{"value", "tablet"}, {"users", 1}, {"events", 4}}}));
+    // Partial days at both ends: 2025-12-31T23:30Z .. 2026-01-03T01:00Z.
+    body = Get(std::string("/api/v1/analytics/user-distribution?dimension=country&") + kFromOffset +
+               "&to=2026-01-03T01:00:00Z");
+    EXPECT_EQ(body["total_users"], 5);
+    EXPECT_EQ(body["values"], (Json{{{"value", "DE"}, {"users", 2}, {"events", 3}},
+                                    {{"value", "FR"}, {"users", 1}, {"events", 4}},
+                                    {{"value", "US"}, {"users", 1}, {"events", 4}}}));
+}
+
+TEST_F(AnalyticsQueryTest, ActiveUsersPerDayWeekAndMonth) {
+    auto body = Get(std::string("/api/v1/analytics/active-users?") + kAll + "&interval=day");
+    EXPECT_EQ(Counts(body["buckets"], "users"), (std::vector<int64_t>{1, 2, 2, 2}));
+    body = Get(std::string("/api/v1/analytics/active-users?") + kAll + "&interval=week");
+    ASSERT_EQ(body["buckets"].size(), 1u);
+    EXPECT_EQ(body["buckets"][0], (Json{{"bucket", "2025-12-29T00:00:00Z"}, {"users", 5}}));
+    body = Get(std::string("/api/v1/analytics/active-users?") + kAll + "&interval=month");
+    EXPECT_EQ(body["buckets"], (Json{{{"bucket", "2025-12-01T00:00:00Z"}, {"users", 1}},
+                                     {{"bucket", "2026-01-01T00:00:00Z"}, {"users", 5}}}));
+    body = Get(std::string("/api/v1/analytics/active-users?") + kFromOffset +
+               "&to=2026-01-01T00:30:00Z&interval=day");
+    EXPECT_EQ(Counts(body["buckets"], "users"), (std::vector<int64_t>{1, 1}));
+}
+
+TEST_F(AnalyticsQueryTest, FunnelHandlesOrderTiesRepeatsAndTheWindowEdge) {
+    // alice 3 (50 min), bob 3 (exactly 1h from his second view), carol 3 (cart and buy at the
+    // same instant; her earlier buy does not count), dave 2 (buy 61 min after his view),
+    // erin 1 (cart before view).
+    auto body = Get(std::string("/api/v1/analytics/funnel?steps=view,cart,buy&within=1h&") + kAll);
+    EXPECT_EQ(Counts(body["steps"], "users"), (std::vector<int64_t>{5, 4, 3}));
+    EXPECT_EQ(body["within_seconds"], 3600);
+    EXPECT_DOUBLE_EQ(body["steps"][1]["conversion_from_previous"].get<double>(), 0.8);
+    EXPECT_DOUBLE_EQ(body["steps"][2]["conversion_from_previous"].get<double>(), 0.75);
+    EXPECT_DOUBLE_EQ(body["steps"][2]["conversion_from_first"].get<double>(), 0.6);
+
+    body = Get(std::string("/api/v1/analytics/funnel?steps=view,cart,buy&within=59m&") + kAll);
+    EXPECT_EQ(Counts(body["steps"], "users"), (std::vector<int64_t>{5, 4, 2}));
+
+    // Repeated steps need distinct events: only bob has two views within the hour, and his
+    // buy is 1h + 1us after the first of them.
+    body = Get(std::string("/api/v1/analytics/funnel?steps=view,view,buy&within=1h&") + kAll);
+    EXPECT_EQ(Counts(body["steps"], "users"), (std::vector<int64_t>{5, 1, 0}));
+
+    body = Get(std::string("/api/v1/analytics/funnel?steps=buy,view&within=1h&") + kAll);
+    EXPECT_EQ(Counts(body["steps"], "users"), (std::vector<int64_t>{4, 1}));
+
+    // From 2025-12-31T23:30Z: alice's first view is out of range.
+    body = Get(std::string("/api/v1/analytics/funnel?steps=view,cart,buy&within=1h&") + kFromOffset +
+               "&to=2026-01-04T00:00:00Z");
+    EXPECT_EQ(Counts(body["steps"], "users"), (std::vector<int64_t>{5, 3, 2}));
+
+    body = Get("/api/v1/analytics/funnel?steps=view,cart&from=2027-01-01T00:00:00Z&to=2027-01-02T00:00:00Z");
+    EXPECT_EQ(Counts(body["steps"], "users"), (std::vector<int64_t>{0, 0}));
+    EXPECT_TRUE(body["steps"][1]["conversion_from_previous"].is_null());
+}
+
+TEST_F(AnalyticsQueryTest, RetentionCohortsByFirstActivityInRange) {
+    auto body = Get(std::string("/api/v1/analytics/retention?") + kAll + "&cohort=day&periods=3");
+    const Json null;
+    ASSERT_EQ(body["cohorts"].size(), 4u) << body;
+    EXPECT_EQ(body["cohorts"][0]["cohort"], "2025-12-31T00:00:00Z");
+    EXPECT_EQ(body["cohorts"][0]["users"], 1);
+    EXPECT_EQ(body["cohorts"][0]["retained"], (Json{1, 1, 0, 1}));
+    EXPECT_EQ(body["cohorts"][1]["retained"], (Json{1, 0, 0, null}));
+    EXPECT_EQ(body["cohorts"][2]["retained"], (Json{2, 0, null, null}));
+    EXPECT_EQ(body["cohorts"][3]["retained"], (Json{1, null, null, null}));
+    EXPECT_EQ(body["cohorts"][2]["rates"], (Json{1.0, 0.0, null, null}));
+
+    body = Get(std::string("/api/v1/analytics/retention?") + kAll + "&cohort=day&periods=1&limit=2");
+    ASSERT_EQ(body["cohorts"].size(), 2u);
+    body = Get(std::string("/api/v1/analytics/retention?") + kAll + "&cohort=day&periods=1&limit=2&cursor=" +
+               body["next_cursor"].get<std::string>());
+    ASSERT_EQ(body["cohorts"].size(), 2u);
+    EXPECT_EQ(body["cohorts"][0]["cohort"], "2026-01-02T00:00:00Z");
+    EXPECT_EQ(body["cohorts"][0]["retained"], (Json{2, 0}));
+
+    body = Get(std::string("/api/v1/analytics/retention?") + kAll + "&cohort=week&periods=1");
+    ASSERT_EQ(body["cohorts"].size(), 1u);
+    EXPECT_EQ(body["cohorts"][0]["cohort"], "2025-12-29T00:00:00Z");
+    EXPECT_EQ(body["cohorts"][0]["retained"], (Json{5, null}));
+}
+
+TEST_F(AnalyticsQueryTest, SessionsByIdAndByInactivityGap) {
+    auto body = Get(std::string("/api/v1/analytics/sessions?") + kAll);
+    const auto& s = body["summary"];
+    // By id: alice 3000 s, carol 360 s, dave 12660 s. By gap: bob 1200.000001 s and 0 s,
+    // erin 600 s, alice 0 s.
+    EXPECT_EQ(s["sessions"], 7);
+    EXPECT_EQ(s["sessions_with_id"], 3);
+    EXPECT_EQ(s["sessions_by_inactivity"], 4);
+    EXPECT_EQ(s["events"], 19);
+    EXPECT_DOUBLE_EQ(s["median_duration_seconds"].get<double>(), 600);
+    EXPECT_NEAR(s["mean_duration_seconds"].get<double>(), 17820.000001 / 7, 1e-6);
+    EXPECT_NEAR(s["events_per_session"].get<double>(), 19.0 / 7, 1e-9);
+
+    body = Get(std::string("/api/v1/analytics/sessions?") + kFromOffset + "&to=2026-01-04T00:00:00Z");
+    EXPECT_EQ(body["summary"]["sessions"], 6);
+
+    // frank's three events, stored in two batches, make one session of 50 minutes.
+    body = Get("/api/v1/analytics/sessions?from=2026-01-05T00:00:00Z&to=2026-01-06T00:00:00Z");
+    EXPECT_EQ(body["summary"]["sessions"], 1);
+    EXPECT_EQ(body["summary"]["events"], 3);
+    EXPECT_DOUBLE_EQ(body["summary"]["median_duration_seconds"].get<double>(), 3000);
+
+    body = Get("/api/v1/analytics/sessions?from=2027-01-01T00:00:00Z&to=2027-01-02T00:00:00Z");
+    EXPECT_EQ(body["summary"]["sessions"], 0);
+    EXPECT_TRUE(body["summary"]["median_duration_seconds"].is_null());
+}
+
+std::vector<std::string> MoleculeIds(const Json& body) {
+    std::vector<std::string> ids;
+    for (const auto& m : body["molecules"]) ids.push_back(m["molecule_id"].get<std::string>());
+    return ids;
+}
+
+TEST_F(AnalyticsQueryTest, MoleculeSearchFiltersTheLatestRecordOfEachMolecule) {
+    using Ids = std::vector<std::string>;
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?lipinski=true")), (Ids{"m1", "m3", "m5"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?lipinski=false")), (Ids{"m2"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?q=ASPIRIN")), (Ids{"m1", "m5"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?q=50%25_")), (Ids{"m4"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?q=%25")), (Ids{"m4"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?q=old")), (Ids{}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?mw_max=190")), (Ids{"m1", "m5"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?mw_min=190&logp_max=5")), (Ids{"m2", "m3"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?logp_min=0&tpsa_max=100")), (Ids{"m1", "m5"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?hbd_max=0&hba_max=6")), (Ids{"m3"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?status=failed")), (Ids{"m4"}));
+    EXPECT_EQ(MoleculeIds(Get("/api/v1/research/molecules?researcher=Dr.%20Smith")),
+              (Ids{"m1", "m3", "m4"}));
+    auto body = Get("/api/v1/research/molecules?limit=2");
+    EXPECT_EQ(MoleculeIds(body), (Ids{"m1", "m2"}));
+    body = Get("/api/v1/research/molecules?limit=2&cursor=" + body["next_cursor"].get<std::string>());
+    EXPECT_EQ(MoleculeIds(body), (Ids{"m3", "m4"}));
+    EXPECT_EQ(body["molecules"][0]["name"], "Caffeine");
+    EXPECT_EQ(body["molecules"][0]["enrichment_status"], "pending");
+    body = Get("/api/v1/research/molecules?limit=2&cursor=" + body["next_cursor"].get<std::string>());
+    EXPECT_EQ(MoleculeIds(body), (Ids{"m5"}));
+    EXPECT_TRUE(body["next_cursor"].is_null());
+}
+
+TEST_F(AnalyticsQueryTest, ResearchSummaryCountsRecordsByStatus) {
+    auto body = Get("/api/v1/research/summary");
+    EXPECT_EQ(body["records"], 6);
+    EXPECT_EQ(body["by_status"], (Json{{"pending", 1}, {"llm", 2}, {"fallback", 1}, {"failed", 2}}));
+    EXPECT_EQ(body["researchers"], 2);
+    EXPECT_EQ(body["distinct_molecules"], 5);
+    body = Get("/api/v1/research/summary?from=2026-01-02T00:00:00Z&to=2026-01-03T00:00:00Z");
+    EXPECT_EQ(body["records"], 2);
+    EXPECT_EQ(body["distinct_molecules"], 2);
+    EXPECT_EQ(body["researchers"], 1);
+}
+
+TEST_F(AnalyticsQueryTest, InvalidParametersAreRejectedNamingTheParameter) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"/api/v1/analytics/event-trends?to=2026-01-02T00:00:00Z", "from"},
+        {"/api/v1/analytics/event-trends?from=2026-01-01T00:00:00Z", "to"},
+        {"/api/v1/analytics/event-trends?from=yesterday&to=2026-01-02T00:00:00Z", "from"},
+        {"/api/v1/analytics/event-trends?from=2026-01-01T00:00:00&to=2026-01-02T00:00:00Z", "from"},
+        {"/api/v1/analytics/event-trends?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to"},
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&interval=week", "interval"},
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&limit=0", "limit"},
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&cursor=nonsense", "cursor"},
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&event_type=a%20b", "event_type"},
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&evnt_type=buy", "evnt_type"},
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&from=2025-12-30T00:00:00Z", "from"},
+        {std::string("/api/v1/analytics/event-types?") + kAll + "&cursor=abc", "cursor"},
+        {std::string("/api/v1/analytics/top?") + kAll, "dimension"},
+        {std::string("/api/v1/analytics/top?dimension=os&") + kAll, "dimension"},
+        {std::string("/api/v1/analytics/top?dimension=page&limit=1001&") + kAll, "limit"},
+        {std::string("/api/v1/analytics/user-distribution?dimension=page&") + kAll, "dimension"},
+        {std::string("/api/v1/analytics/active-users?interval=minute&") + kAll, "interval"},
+        {std::string("/api/v1/analytics/funnel?") + kAll, "steps"},
+        {std::string("/api/v1/analytics/funnel?steps=a,,b&") + kAll, "steps"},
+        {std::string("/api/v1/analytics/funnel?steps=a,b&within=5x&") + kAll, "within"},
+        {std::string("/api/v1/analytics/funnel?steps=a,b&within=0s&") + kAll, "within"},
+        {std::string("/api/v1/analytics/retention?cohort=month&") + kAll, "cohort"},
+        {std::string("/api/v1/analytics/retention?periods=0&") + kAll, "periods"},
+        {"/api/v1/analytics/sessions?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to"},
+        {"/api/v1/research/molecules?mw_min=abc", "mw_min"},
+        {"/api/v1/research/molecules?lipinski=yes", "lipinski"},
+        {"/api/v1/research/molecules?status=done", "status"},
+        {"/api/v1/research/molecules?hbd_max=-1", "hbd_max"},
+        {"/api/v1/research/molecules?q=", "q"},
+        {"/api/v1/research/molecules?cursor=%25%25", "cursor"},
+        {"/api/v1/research/summary?from=soon", "from"},
+    };
+    for (const auto& [path, field] : cases) {
+        const auto result = HttpGet(port_, path);
+        EXPECT_EQ(result.status, 400) << path << ": " << result.body;
+        const auto body = result.Json();
+        EXPECT_EQ(body["error"]["code"], "invalid_parameter") << path;
+        EXPECT_EQ(body["error"]["details"][0]["field"], field) << path << ": " << result.body;
+        EXPECT_TRUE(body["error"]["message"].is_string()) << path;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rollups against raw rows, on a random dataset stored in overlapping, redelivered batches.
+
+class RollupEquivalenceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        database_ = std::make_unique<TestDatabase>();
+        port_ = FreePort();
+        query_ = StartQuery(ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port_, 0}), port_);
+        store_ = std::make_unique<subscriber::pg::PgEventStore>(database_->Url(), 3);
+    }
+
+    // Events over 2026-03-01..03, microsecond times, skewed values, some dimensions missing.
+    void StoreRandomEvents(int count, uint32_t seed) {
+        std::mt19937 rng(seed);
+        const std::vector<std::string> types = {"view", "view", "view", "click", "cart", "buy"};
+        const std::vector<std::string> pages = {"/", "/", "/a", "/b", "/c"};
+        const std::vector<std::string> devices = {"mobile", "mobile", "desktop", "tablet"};
+        const std::vector<std::string> countries = {"DE", "US", "US", "FR", "JP"};
+        const int64_t start_us = 1772323200LL * 1000000;  // 2026-03-01T00:00:00Z
+        std::vector<AnalyticsRow> rows;
+        for (int i = 0; i < count; ++i) {
+            const int64_t us = start_us + static_cast<int64_t>(rng() % (3ULL * 86400 * 1000000));
+            const auto time = std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
+                std::chrono::microseconds(us));
+            Event e;
+            e.time = FormatTime(time);
+            e.user = "user-" + std::to_string(rng() % 60);
+            e.type = types[rng() % types.size()];
+            if (rng() % 10 != 0) e.page = pages[rng() % pages.size()];
+            if (rng() % 10 != 0) e.device = devices[rng() % devices.size()];
+            if (rng() % 10 != 0) e.country = countries[rng() % countries.size()];
+            if (rng() % 2 == 0) e.session = "s-" + std::to_string(rng() % 40);
+            rows.push_back(Row("rand-" + std::to_string(seed) + "-" + std::to_string(i), e));
+        }
+        // Overlapping batches: every row is stored at least twice.
+        for (size_t begin = 0; begin < rows.size(); begin += 150) {
+            const size_t end = std::min(rows.size(), begin + 250);
+            store_->Store(std::span(rows).subspan(begin, end - begin), {});
+        }
+        std::shuffle(rows.begin(), rows.end(), rng);
+        store_->Store(std::span(rows).subspan(0, rows.size() / 3), {});
+        ASSERT_EQ(database_->Scalar("SELECT count(*) FROM user_analytics_events"), count);
+    }
+
+    static std::string FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds> t) {
+        const auto days = std::chrono::floor<std::chrono::days>(t);
+        const std::chrono::year_month_day ymd{days};
+        const auto in_day = t - days;
+        char buffer[48];
+        const int64_t us = in_day.count();
+        std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                      static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                      static_cast<unsigned>(ymd.day()), static_cast<long long>(us / 3600000000LL),
+                      static_cast<long long>(us / 60000000LL % 60), static_cast<long long>(us / 1000000 % 60),
+                      static_cast<long long>(us % 1000000));
+        return buffer;
+    }
+
+    // The query's rows as "a|b|c" strings.
+    std::multiset<std::string> Raw(const std::string& sql) const {
+        pqxx::connection connection(database_->Url());
+        pqxx::nontransaction txn(connection);
+        std::multiset<std::string> out;
+        for (const auto& row : txn.exec(sql)) {
+            std::string line;
+            for (const auto& field : row) line += std::string(field.is_null() ? "<null>" : field.c_str()) + "|";
+            out.insert(line);
+        }
+        return out;
+    }
+
+    Json Get(const std::string& path) const {
+        const auto result = HttpGet(port_, path);
+        EXPECT_EQ(result.status, 200) << path << ": " << result.body;
+        return result.Json();
+    }
+
+    std::unique_ptr<TestDatabase> database_;
+    int port_ = 0;
+    std::unique_ptr<Process> query_;
+    std::unique_ptr<subscriber::pg::PgEventStore> store_;
+};
+
+TEST_F(RollupEquivalenceTest, IncrementalRollupsEqualARebuildFromRawRowsAfterRedelivery) {
+    StoreRandomEvents(3000, 7);
+    const std::vector<std::string> tables = {"analytics_event_counts", "analytics_dimension_counts",
+                                             "analytics_user_bits", "analytics_sessions",
+                                             "analytics_gap_sessions"};
+    for (const auto& table : tables) database_->Exec("CREATE TABLE snap_" + table + " AS TABLE " + table);
+    database_->Exec("SELECT analytics_rebuild_rollups()");
+    for (const auto& table : tables) {
+        EXPECT_GT(database_->Scalar("SELECT count(*) FROM " + table), 0) << table;
+        EXPECT_EQ(database_->Scalar("SELECT count(*) FROM ((TABLE " + table + " EXCEPT ALL TABLE snap_" +
+                                    table + ") UNION ALL (TABLE snap_" + table + " EXCEPT ALL TABLE " +
+                                    table + ")) d"),
+                  0)
+            << table << " differs from its rebuild";
+    }
+}
+
+TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) {
+    StoreRandomEvents(3000, 11);
+    std::mt19937 rng(5);
+    const int64_t start_s = 1772323200 - 3600;
+    const auto iso = [](int64_t s, int64_t us) {
+        return FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
+            std::chrono::microseconds(s * 1000000 + us)));
+    };
+    for (int round = 0; round < 12; ++round) {
+        int64_t a = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
+        int64_t b = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
+        if (round == 0) {
+            a = start_s;
+            b = start_s + 4 * 86400;
+        }
+        if (a > b) std::swap(a, b);
+        if (a == b) b += 1;
+        const std::string from = iso(a, rng() % 1000000);
+        const std::string to = iso(b, 0);
+        const std::string range = "from=" + from + "&to=" + to;
+        const std::string where = " WHERE event_time >= '" + from + "' AND event_time < '" + to + "'";
+        SCOPED_TRACE(range);
+
+        for (const std::string interval : {"minute", "hour", "day"}) {
+            if (interval == "minute" && b - a > 86400) continue;
+            std::multiset<std::string> api;
+            std::string cursor;
+            do {
+                const auto body = Get("/api/v1/analytics/event-trends?" + range + "&interval=" + interval +
+                                      "&limit=10000" + (cursor.empty() ? "" : "&cursor=" + cursor));
+                for (const auto& bucket : body["buckets"]) {
+                    if (bucket["count"] != 0) {
+                        api.insert(bucket["bucket"].get<std::string>() + "|" +
+                                   std::to_string(bucket["count"].get<int64_t>()) + "|");
+                    }
+                }
+                cursor = body["next_cursor"].is_string() ? body["next_cursor"].get<std::string>() : "";
+            } while (!cursor.empty());
+            EXPECT_EQ(api, Raw("SELECT to_char(date_trunc('" + interval + "', event_time, 'UTC') AT TIME ZONE "
+                               "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), count(*) FROM user_analytics_events" +
+                               where + " GROUP BY 1"))
+                << interval;
+        }
+
+        std::multiset<std::string> api;
+        for (const auto& t : Get("/api/v1/analytics/event-types?limit=1000&" + range)["event_types"]) {
+            api.insert(t["event_type"].get<std::string>() + "|" + std::to_string(t["count"].get<int64_t>()) +
+                       "|" + std::to_string(t["unique_users"].get<int64_t>()) + "|");
+        }
+        EXPECT_EQ(api, Raw("SELECT event_type, count(*), count(DISTINCT user_id) FROM user_analytics_events" +
+                           where + " GROUP BY 1"));
+
+        for (const std::string dimension : {"page", "event_type", "device", "country"}) {
+            api.clear();
+            for (const auto& item : Get("/api/v1/analytics/top?limit=1000&dimension=" + dimension + "&" + range)["items"]) {
+                api.insert(item["value"].get<std::string>() + "|" + std::to_string(item["count"].get<int64_t>()) + "|");
+            }
+            EXPECT_EQ(api, Raw("SELECT " + dimension + ", count(*) FROM user_analytics_events" + where +
+                               " AND " + dimension + " IS NOT NULL GROUP BY 1"))
+                << dimension;
+        }
+
+        for (const std::string dimension : {"device", "country"}) {
+            api.clear();
+            const auto body = Get("/api/v1/analytics/user-distribution?dimension=" + dimension + "&" + range);
+            for (const auto& item : body["values"]) {
+                api.insert(item["value"].get<std::string>() + "|" + std::to_string(item["users"].get<int64_t>()) +
+                           "|" + std::to_string(item["events"].get<int64_t>()) + "|");
+            }
+            EXPECT_EQ(api, Raw("SELECT " + dimension + ", count(DISTINCT user_id), count(*) FROM "
+                               "user_analytics_events" + where + " AND " + dimension + " IS NOT NULL GROUP BY 1"))
+                << dimension;
+            EXPECT_EQ(body["total_users"].get<int64_t>(),
+                      database_->Scalar("SELECT count(DISTINCT user_id) FROM user_analytics_events" + where));
+        }
+
+        for (const std::string interval : {"day", "week", "month"}) {
+            api.clear();
+            for (const auto& bucket : Get("/api/v1/analytics/active-users?interval=" + interval + "&" + range)["buckets"]) {
+                if (bucket["users"] != 0) {
+                    api.insert(bucket["bucket"].get<std::string>() + "|" +
+                               std::to_string(bucket["users"].get<int64_t>()) + "|");
+                }
+            }
+            EXPECT_EQ(api, Raw("SELECT to_char(date_trunc('" + interval + "', event_time, 'UTC') AT TIME ZONE "
+                               "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), count(DISTINCT user_id) FROM "
+                               "user_analytics_events" + where + " GROUP BY 1"))
+                << interval;
+        }
+
+        api.clear();
+        for (const auto& cohort : Get("/api/v1/analytics/retention?cohort=day&periods=3&" + range)["cohorts"]) {
+            for (size_t p = 0; p < cohort["retained"].size(); ++p) {
+                if (cohort["retained"][p].is_number() && cohort["retained"][p] != 0) {
+                    api.insert(cohort["cohort"].get<std::string>() + "|" + std::to_string(p) + "|" +
+                               std::to_string(cohort["retained"][p].get<int64_t>()) + "|");
+                }
+            }
+        }
+        EXPECT_EQ(api, Raw("WITH ev AS (SELECT user_id, date_trunc('day', event_time, 'UTC') AS b FROM "
+                           "user_analytics_events" + where + "), f AS (SELECT user_id, min(b) AS c FROM ev "
+                           "GROUP BY 1) SELECT to_char(f.c AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                           "(extract(epoch FROM ev.b - f.c) / 86400)::int, count(DISTINCT ev.user_id) FROM ev "
+                           "JOIN f USING (user_id) WHERE ev.b - f.c <= interval '3 days' GROUP BY 1, 2"));
+
+        const auto sessions = Get("/api/v1/analytics/sessions?" + range)["summary"];
+        const auto raw = Raw(
+            "WITH id AS (SELECT min(event_time) AS s, max(event_time) AS e, count(*) AS n FROM "
+            "user_analytics_events WHERE session_id IS NOT NULL GROUP BY user_id, session_id), "
+            "marked AS (SELECT user_id, event_time, CASE WHEN event_time - lag(event_time) OVER (PARTITION BY "
+            "user_id ORDER BY event_time) <= interval '30 minutes' THEN 0 ELSE 1 END AS brk FROM "
+            "user_analytics_events WHERE session_id IS NULL), numbered AS (SELECT user_id, event_time, sum(brk) "
+            "OVER (PARTITION BY user_id ORDER BY event_time ROWS UNBOUNDED PRECEDING) AS g FROM marked), "
+            "gap AS (SELECT min(event_time) AS s, max(event_time) AS e, count(*) AS n FROM numbered GROUP BY "
+            "user_id, g), s AS (SELECT * FROM id UNION ALL SELECT * FROM gap) SELECT count(*), "
+            "COALESCE(sum(n), 0), round(COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+            "e - s)::float8), -1)::numeric, 6) FROM s WHERE s >= '" + from + "' AND s < '" + to + "'");
+        const double median = sessions["median_duration_seconds"].is_null()
+                                  ? -1.0
+                                  : sessions["median_duration_seconds"].get<double>();
+        char median_text[64];
+        std::snprintf(median_text, sizeof(median_text), "%.6f", median);
+        EXPECT_EQ(*raw.begin(), std::to_string(sessions["sessions"].get<int64_t>()) + "|" +
+                                    std::to_string(sessions["events"].get<int64_t>()) + "|" + median_text + "|");
+    }
+}
+
+}  // namespace
+}  // namespace tributary::itest
