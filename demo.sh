@@ -122,6 +122,42 @@ call GET "$QUERY_URL/api/v1/research/molecules/aspirin-001"
 say "The raw events of one user, paginated (limit/cursor):"
 call GET "$QUERY_URL/api/v1/events/user/user_123?limit=5"
 
+section "7. The LLM rate limit: stored at once, upgraded as the budget allows"
+if [[ -n "${MOCK_LLM_PORT:-}" ]]; then
+    MOCK_URL="http://127.0.0.1:$MOCK_LLM_PORT"
+    say "The mock LLM answers like a real provider: its own requests-per-minute limit, 429s with"
+    say "retry-after and x-ratelimit-* headers. Its counters now:"
+    call GET "$MOCK_URL/stats"
+else
+    MOCK_URL=''
+    say "(a real LLM provider is configured: LLM_BASE_URL=$LLM_BASE_URL)"
+fi
+say "A burst of 120 research records, far more than the LLM's per-minute limit allows:"
+burst="$(python3 - <<'PY'
+import json, random
+tag = random.randrange(10**9)
+print(json.dumps({"events": [
+    {"molecule_id": f"demo-burst-{tag}-{i}", "researcher": "Dr. Burst",
+     "data": {"smiles": "CC(=O)Oc1ccccc1C(=O)O", "name": f"aspirin lot {i}",
+              "notes": f"white crystalline powder, mp {130 + i % 8} C, soluble in ethanol, lot {tag}-{i}"}}
+    for i in range(120)]}))
+PY
+)"
+code="$(curl -sS -o "$BODY" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data-binary "$burst" "$PUBLISHER_URL/api/v1/events/chemical")" || code=000
+say "HTTP $code: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("accepted"), "records accepted")' "$BODY" 2>/dev/null || cat "$BODY")"
+sleep 3
+say "Three seconds later every record is stored: the ones the LLM budget did not cover carry"
+say "rule-based properties from their notes (enrichment_status=fallback) and a queued LLM retry:"
+call GET "$QUERY_URL/api/v1/research/summary"
+[[ -n "$MOCK_URL" ]] && call GET "$MOCK_URL/stats"
+say "Waiting ${DEMO_UPGRADE_WAIT:-20} s while the retry workers spend the LLM budget..."
+sleep "${DEMO_UPGRADE_WAIT:-20}"
+call GET "$QUERY_URL/api/v1/research/summary"
+[[ -n "$MOCK_URL" ]] && call GET "$MOCK_URL/stats"
+say "More records are 'llm' now, the mock's request count grew at its allowed rate, and its"
+say "429 count stayed (near) zero: the client's own limiter keeps under the provider's limit."
+
 section "Done"
 say "More: $PUBLISHER_URL/openapi.json, $QUERY_URL/openapi.json, $PUBLISHER_URL/metrics"
 say "Stop everything with ./start.sh stop"

@@ -59,8 +59,9 @@ struct ChemicalRow {
     std::optional<std::string> enrichment_provenance;
     std::optional<std::string> enriched_at;
     std::optional<std::string> extra;
-    // event_processing_status of the record when first stored: "stored" (nothing more to do),
-    // "retry_scheduled" (an LLM retry is queued, due at next_attempt_at) or "failed".
+    // event_processing_status of the record when first stored: "stored" (enrichment off),
+    // "completed" (enriched by the LLM already), "retry_scheduled" (an LLM retry is queued, due
+    // at next_attempt_at) or "failed".
     std::string processing_status = "stored";
     std::optional<std::string> next_attempt_at;
     std::optional<std::string> last_error;

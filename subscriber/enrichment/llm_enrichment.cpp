@@ -193,6 +193,7 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
                 row.enrichment_status = EnrichmentStatus::kLlm;
                 row.enrichment_provenance = provenance.dump();
                 row.enriched_at = now_text;
+                row.processing_status = "completed";
                 metrics_->cache_hit.Inc();
                 continue;
             }
@@ -211,6 +212,7 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
                     row.enrichment_status = EnrichmentStatus::kLlm;
                     row.enrichment_provenance = json(provenance).dump();
                     row.enriched_at = now_text;
+                    row.processing_status = "completed";
                     CachePut(keys[i], json{{"properties", outcome->properties}, {"provenance", provenance}}.dump());
                     metrics_->llm_inline.Inc();
                     continue;

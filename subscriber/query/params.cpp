@@ -34,6 +34,42 @@ std::string JoinChoices(std::initializer_list<std::string_view> choices) {
     return out;
 }
 
+// PostgreSQL rejects text that is not UTF-8; checking first makes that a 400, not a 503.
+bool IsUtf8(std::string_view text) {
+    size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<uint8_t>(text[i]);
+        size_t extra = 0;
+        uint32_t code = 0;
+        if (c < 0x80) {
+            if (c == 0) return false;  // NUL cannot be stored in PostgreSQL text
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1;
+            code = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2;
+            code = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3;
+            code = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + extra >= text.size()) return false;
+        for (size_t k = 1; k <= extra; ++k) {
+            const auto next = static_cast<uint8_t>(text[i + k]);
+            if ((next & 0xC0) != 0x80) return false;
+            code = (code << 6) | (next & 0x3F);
+        }
+        static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+        if (code < kMin[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
 bool ParseWholeInt(std::string_view text, int64_t& out) {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return ec == std::errc() && end == text.data() + text.size() && !text.empty();
@@ -77,7 +113,8 @@ std::string ParamErrorJson(const ParamError& error) {
          {{"code", "invalid_parameter"},
           {"message", error.field + " " + error.reason},
           {"details", {{{"field", error.field}, {"reason", error.reason}}}}}}};
-    return body.dump();
+    // The field may be an unknown parameter name that is not UTF-8.
+    return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 ParamResult CheckKnown(const ParamMap& params, std::initializer_list<std::string_view> allowed) {
@@ -87,6 +124,9 @@ ParamResult CheckKnown(const ParamMap& params, std::initializer_list<std::string
                                              JoinChoices(allowed) + ")"};
         }
         if (params.count(it->first) > 1) return ParamError{it->first, "is given more than once"};
+    }
+    for (const auto& [name, value] : params) {
+        if (!IsUtf8(value)) return ParamError{name, "must be valid UTF-8 text"};
     }
     return std::nullopt;
 }

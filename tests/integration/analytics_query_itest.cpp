@@ -8,6 +8,9 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <atomic>
+#include <numeric>
+#include <thread>
 #include <cmath>
 #include <random>
 #include <set>
@@ -572,6 +575,60 @@ TEST_F(RollupEquivalenceTest, IncrementalRollupsEqualARebuildFromRawRowsAfterRed
     }
 }
 
+TEST_F(RollupEquivalenceTest, ConcurrentWritersOfTheSameBatchesNeitherDeadlockNorCountTwice) {
+    // Four workers store the same 20 batches in different orders at the same time, as
+    // redeliveries racing the originals would.
+    std::mt19937 rng(3);
+    std::vector<std::vector<AnalyticsRow>> batches(20);
+    for (int i = 0; i < 4000; ++i) {
+        Event e;
+        e.time = FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
+            std::chrono::microseconds((1772323200LL + static_cast<int64_t>(rng() % 7200)) * 1000000)));
+        e.user = "user-" + std::to_string(rng() % 30);
+        e.type = rng() % 2 ? "view" : "buy";
+        e.page = "/p" + std::to_string(rng() % 3);
+        if (rng() % 2) e.session = "s-" + std::to_string(rng() % 10);
+        batches[rng() % batches.size()].push_back(Row("c-" + std::to_string(i), e));
+    }
+    std::atomic<int> failures{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+        workers.emplace_back([&, w] {
+            subscriber::pg::PgEventStore store(database_->Url(), 3);
+            std::vector<size_t> order(batches.size());
+            std::iota(order.begin(), order.end(), 0);
+            std::shuffle(order.begin(), order.end(), std::mt19937(static_cast<uint32_t>(w)));
+            for (const size_t b : order) {
+                try {
+                    store.Store(batches[b], {});
+                } catch (const std::exception& e) {
+                    ++failures;
+                    ADD_FAILURE() << "worker " << w << ": " << e.what();
+                }
+            }
+        });
+    }
+    for (auto& worker : workers) worker.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(database_->Scalar("SELECT count(*) FROM user_analytics_events"), 4000);
+    EXPECT_EQ(database_->Scalar("SELECT sum(n) FROM analytics_event_counts WHERE grain = 'd'"), 4000);
+    EXPECT_EQ(database_->Scalar("SELECT sum(events) FROM analytics_sessions") +
+                  database_->Scalar("SELECT sum(events) FROM analytics_gap_sessions"),
+              4000);
+    const std::vector<std::string> tables = {"analytics_event_counts", "analytics_dimension_counts",
+                                             "analytics_user_bits", "analytics_sessions",
+                                             "analytics_gap_sessions"};
+    for (const auto& table : tables) database_->Exec("CREATE TABLE snap_" + table + " AS TABLE " + table);
+    database_->Exec("SELECT analytics_rebuild_rollups()");
+    for (const auto& table : tables) {
+        EXPECT_EQ(database_->Scalar("SELECT count(*) FROM ((TABLE " + table + " EXCEPT ALL TABLE snap_" +
+                                    table + ") UNION ALL (TABLE snap_" + table + " EXCEPT ALL TABLE " +
+                                    table + ")) d"),
+                  0)
+            << table << " differs from its rebuild";
+    }
+}
+
 TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) {
     StoreRandomEvents(3000, 11);
     std::mt19937 rng(5);
@@ -617,7 +674,8 @@ TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) 
         }
 
         std::multiset<std::string> api;
-        for (const auto& t : Get("/api/v1/analytics/event-types?limit=1000&" + range)["event_types"]) {
+        const Json types = Get("/api/v1/analytics/event-types?limit=1000&" + range);
+        for (const auto& t : types["event_types"]) {
             api.insert(t["event_type"].get<std::string>() + "|" + std::to_string(t["count"].get<int64_t>()) +
                        "|" + std::to_string(t["unique_users"].get<int64_t>()) + "|");
         }
@@ -626,7 +684,8 @@ TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) 
 
         for (const std::string dimension : {"page", "event_type", "device", "country"}) {
             api.clear();
-            for (const auto& item : Get("/api/v1/analytics/top?limit=1000&dimension=" + dimension + "&" + range)["items"]) {
+            const Json top = Get("/api/v1/analytics/top?limit=1000&dimension=" + dimension + "&" + range);
+            for (const auto& item : top["items"]) {
                 api.insert(item["value"].get<std::string>() + "|" + std::to_string(item["count"].get<int64_t>()) + "|");
             }
             EXPECT_EQ(api, Raw("SELECT " + dimension + ", count(*) FROM user_analytics_events" + where +
@@ -650,7 +709,8 @@ TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) 
 
         for (const std::string interval : {"day", "week", "month"}) {
             api.clear();
-            for (const auto& bucket : Get("/api/v1/analytics/active-users?interval=" + interval + "&" + range)["buckets"]) {
+            const Json active = Get("/api/v1/analytics/active-users?interval=" + interval + "&" + range);
+            for (const auto& bucket : active["buckets"]) {
                 if (bucket["users"] != 0) {
                     api.insert(bucket["bucket"].get<std::string>() + "|" +
                                std::to_string(bucket["users"].get<int64_t>()) + "|");
@@ -663,7 +723,8 @@ TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) 
         }
 
         api.clear();
-        for (const auto& cohort : Get("/api/v1/analytics/retention?cohort=day&periods=3&" + range)["cohorts"]) {
+        const Json retention = Get("/api/v1/analytics/retention?cohort=day&periods=3&" + range);
+        for (const auto& cohort : retention["cohorts"]) {
             for (size_t p = 0; p < cohort["retained"].size(); ++p) {
                 if (cohort["retained"][p].is_number() && cohort["retained"][p] != 0) {
                     api.insert(cohort["cohort"].get<std::string>() + "|" + std::to_string(p) + "|" +
@@ -677,7 +738,7 @@ TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) 
                            "(extract(epoch FROM ev.b - f.c) / 86400)::int, count(DISTINCT ev.user_id) FROM ev "
                            "JOIN f USING (user_id) WHERE ev.b - f.c <= interval '3 days' GROUP BY 1, 2"));
 
-        const auto sessions = Get("/api/v1/analytics/sessions?" + range)["summary"];
+        const Json sessions = Get("/api/v1/analytics/sessions?" + range)["summary"];
         const auto raw = Raw(
             "WITH id AS (SELECT min(event_time) AS s, max(event_time) AS e, count(*) AS n FROM "
             "user_analytics_events WHERE session_id IS NOT NULL GROUP BY user_id, session_id), "

@@ -15,6 +15,8 @@ protected:
         ports_ = {FreePort(), FreePort(), FreePort()};
         Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "itest-pipeline-" + UniqueSuffix(), ports_);
         env["PUBLISHER_MAX_BODY_BYTES"] = "65536";
+        // No LLM answers here: research records are stored with rule-based properties.
+        env["LLM_BASE_URL"] = "http://127.0.0.1:" + std::to_string(FreePort()) + "/v1";
         topic_prefix_ = TopicPrefix(env);
         subscriber_ = StartSubscriber(env, ports_.subscriber).release();
         query_ = StartQuery(env, ports_.query).release();
@@ -134,7 +136,11 @@ TEST_F(PipelineTest, ResearchRecordsGetRdkitDescriptorsAndAreServedByMolecule) {
     EXPECT_NEAR(json["descriptors"]["mw"].get<double>(), 180.159, 0.001);
     EXPECT_NEAR(json["descriptors"]["logp"].get<double>(), 1.3101, 0.0001);
     EXPECT_EQ(json["descriptors"]["hbd"], 1);
-    EXPECT_EQ(json["enrichment_status"], "pending");
+    EXPECT_EQ(json["enrichment_status"], "fallback");
+    EXPECT_EQ(json["enrichment_provenance"]["source"], "rules");
+    EXPECT_EQ(json["llm_properties"]["physical_state"], "solid");
+    EXPECT_EQ(json["llm_properties"]["color"], "white");
+    EXPECT_EQ(json["llm_properties"]["melting_point_c"]["min"], 135);
     EXPECT_EQ(json["data"]["weight"], 180.16);
     EXPECT_EQ(json["experiment_id"], "exp-1");
     EXPECT_EQ(database_->Scalar("SELECT count(*) FROM event_processing_status s JOIN chemical_research_events c"
