@@ -23,6 +23,7 @@ BUILD="${TRIBUTARY_RELEASE_DIR:-$TRIBUTARY_ROOT/build/release}"
 PUBLISHER_PORT="${PUBLISHER_PORT:-8000}"
 QUERY_PORT="${QUERY_PORT:-8001}"
 MOCK_LLM_PORT="${MOCK_LLM_PORT:-8090}"
+SUBSCRIBER_PORT="${SUBSCRIBER_PORT:-8002}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 
 # Start order; `stop` goes through it backwards (publisher first, so nothing new comes in).
@@ -137,6 +138,7 @@ cmd_start() {
 
     require_free_port publisher "$PUBLISHER_PORT" PUBLISHER_PORT
     require_free_port "query API" "$QUERY_PORT" QUERY_PORT
+    require_free_port subscriber "$SUBSCRIBER_PORT" SUBSCRIBER_PORT
 
     # Infrastructure: external servers named by the environment win (handled by up.sh).
     info "starting infrastructure"
@@ -156,7 +158,7 @@ cmd_start() {
         # The mock accepts any key; a real provider needs the user's own LLM_API_KEY.
         export LLM_API_KEY="${LLM_API_KEY:-tributary-mock-key}"
     fi
-    export PUBLISHER_PORT QUERY_PORT MOCK_LLM_PORT
+    export PUBLISHER_PORT QUERY_PORT MOCK_LLM_PORT SUBSCRIBER_PORT
     export PUBLISHER_URL="http://127.0.0.1:$PUBLISHER_PORT"
     export QUERY_URL="http://127.0.0.1:$QUERY_PORT"
 
@@ -180,20 +182,12 @@ cmd_start() {
         await mock-llm "http://127.0.0.1:$MOCK_LLM_PORT/healthz"
     fi
     launch subscriber
-    # The query API may be served by the subscriber binary instead of its own.
-    if [[ -x "${BINARY[query]}" ]]; then
-        launch query
-    else
-        warn "${BINARY[query]} not built: expecting the subscriber to serve the query API"
-    fi
+    launch query
     launch publisher
     await publisher "$PUBLISHER_URL/readyz"
-    if [[ -f "$(pidfile query)" ]]; then
-        await query "$QUERY_URL/readyz"
-    else
-        await subscriber "$QUERY_URL/readyz"
-    fi
-    service_pid subscriber >/dev/null || fail "subscriber exited (see .run/logs/subscriber.log)"
+    await query "$QUERY_URL/readyz"
+    # The subscriber's operational endpoints: ready once migrations ran and workers are up.
+    await subscriber "http://127.0.0.1:$SUBSCRIBER_PORT/readyz"
     print_urls
 }
 

@@ -2,7 +2,8 @@
 // same envelopes the publisher writes (same event generator, same envelope fields) with the
 // publisher's producer settings (enable.idempotence, acks=all, linger.ms, lz4,
 // batch.num.messages, queue sizes), as fast as the client and broker allow, for a fixed time.
-// Counts delivery reports; prints one JSON object.
+// Counts delivery reports; prints one JSON object. With --messages it also serves to fill a
+// topic with a backlog of valid envelopes for the subscriber to drain.
 
 #include "bench/event_gen.hpp"
 
@@ -28,6 +29,7 @@ struct Options {
     std::string kind = "analytics";
     int partitions = 6;
     double duration_s = 10;
+    uint64_t messages = 0;  // stop after this many (0: run for duration_s)
     size_t event_bytes = 250;
     int linger_ms = 5;
     std::string compression = "lz4";
@@ -39,7 +41,7 @@ struct Options {
 [[noreturn]] void Usage(const std::string& problem) {
     std::cerr << "tributary-raw-producer: " << problem << "\n"
               << "usage: tributary-raw-producer --bootstrap HOST:PORT --topic T [--kind analytics|chemical]\n"
-                 "  [--partitions N] [--duration S] [--event-bytes B] [--linger-ms MS]\n"
+                 "  [--partitions N] [--duration S | --messages N] [--event-bytes B] [--linger-ms MS]\n"
                  "  [--compression C] [--acks A] [--no-idempotence] [--prefix P]\n";
     std::exit(2);
 }
@@ -58,6 +60,7 @@ Options ParseOptions(int argc, char** argv) {
             else if (arg == "--kind") o.kind = value();
             else if (arg == "--partitions") o.partitions = std::stoi(value());
             else if (arg == "--duration") o.duration_s = std::stod(value());
+            else if (arg == "--messages") o.messages = std::stoull(value());
             else if (arg == "--event-bytes") o.event_bytes = std::stoul(value());
             else if (arg == "--linger-ms") o.linger_ms = std::stoi(value());
             else if (arg == "--compression") o.compression = value();
@@ -205,9 +208,9 @@ int main(int argc, char** argv) {
     getrusage(RUSAGE_SELF, &before);
     const auto start = Clock::now();
     const auto stop = start + std::chrono::duration<double>(o.duration_s);
-    while (true) {
+    while (o.messages == 0 || produced < o.messages) {
         if ((produced & 1023) == 0) {
-            if (Clock::now() >= stop) break;
+            if (o.messages == 0 && Clock::now() >= stop) break;
             now = NowRfc3339();
             rd_kafka_poll(rk, 0);
         }

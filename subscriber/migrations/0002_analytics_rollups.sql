@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS analytics_user_bits (
     bucket    TIMESTAMPTZ NOT NULL,
     chunk     INTEGER     NOT NULL,
     bits      BIT(8192)   NOT NULL,
-    PRIMARY KEY (tenant_id, kind, value, grain, bucket, chunk)
+    -- value after bucket: a range of buckets for every value of a kind is one index range.
+    PRIMARY KEY (tenant_id, kind, grain, bucket, value, chunk)
 ) WITH (fillfactor = 70);
 
 -- Sessions of events that carry a session_id, keyed by (user, session_id).

@@ -62,8 +62,8 @@ FROM (SELECT DISTINCT i.tenant_id, k.kind, k.value, g.grain,
           ('country', i.country)) k(kind, value)
       CROSS JOIN (VALUES ('h'::"char", 'hour'), ('d', 'day')) g(grain, unit)
       WHERE k.value IS NOT NULL AND (g.grain = 'd' OR k.kind IN ('all', 'event_type'))) x
-GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-ON CONFLICT (tenant_id, kind, value, grain, bucket, chunk) DO UPDATE SET bits = b.bits | EXCLUDED.bits)sql";
+GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 4, 5, 3, 6  -- primary key order
+ON CONFLICT (tenant_id, kind, grain, bucket, value, chunk) DO UPDATE SET bits = b.bits | EXCLUDED.bits)sql";
 
 constexpr const char* kSessions = R"sql(
 INSERT INTO analytics_sessions AS s (tenant_id, user_no, session_id, started_at, ended_at, events)
