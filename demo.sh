@@ -121,6 +121,15 @@ say "The latest aspirin record with descriptors, LLM properties and enrichment s
 call GET "$QUERY_URL/api/v1/research/molecules/aspirin-001"
 say "The raw events of one user, paginated (limit/cursor):"
 call GET "$QUERY_URL/api/v1/events/user/user_123?limit=5"
+say "Analytics over today (UTC; ranges are [from, to)): event types with distinct users, the"
+say "most visited pages, and a funnel (page view, then click, then purchase within an hour):"
+day_from="$(date -u +%Y-%m-%dT00:00:00Z)"
+day_to="$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)"
+call GET "$QUERY_URL/api/v1/analytics/event-types?from=$day_from&to=$day_to"
+call GET "$QUERY_URL/api/v1/analytics/top?dimension=page&limit=5&from=$day_from&to=$day_to"
+call GET "$QUERY_URL/api/v1/analytics/funnel?steps=page_view,click,purchase&within=1h&from=$day_from&to=$day_to"
+say "Molecules whose latest record satisfies Lipinski's rule of five:"
+call GET "$QUERY_URL/api/v1/research/molecules?lipinski=true&limit=5"
 
 section "7. The LLM rate limit: stored at once, upgraded as the budget allows"
 if [[ -n "${MOCK_LLM_PORT:-}" ]]; then

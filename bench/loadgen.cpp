@@ -41,6 +41,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -346,12 +347,15 @@ public:
         close(epoll_);
     }
 
+    // Opens every connection. Done before the schedule starts: the server's listen backlog
+    // may be short (cpp-httplib: 5), and dropped SYNs are retried only after a second.
+    void ConnectAll() {
+        for (size_t i = 0; i < connections_.size(); ++i) Reconnect(i);
+    }
+
     ThreadStats Run() {
         const Options& o = *shared_.options;
-        for (size_t i = 0; i < connections_.size(); ++i) {
-            Reconnect(i);
-            connections_[i].due_ns = DueTime(connections_[i]);
-        }
+        for (auto& c : connections_) c.due_ns = DueTime(c);
         std::vector<epoll_event> events(connections_.size() + 1);
         const int64_t stop_ns = shared_.window_end_ns;
         const int64_t drain_deadline = stop_ns + 10'000'000'000LL;
@@ -611,9 +615,15 @@ int main(int argc, char** argv) {
     VisibilityTracker visibility;
     if (!o.pg_url.empty()) shared.visibility = &visibility;
 
-    shared.start_ns = NowNs() + 50'000'000;  // connections are opened in the meantime
-    shared.window_start_ns = shared.start_ns + static_cast<int64_t>(o.warmup_s * 1e9);
-    shared.window_end_ns = shared.window_start_ns + static_cast<int64_t>(o.duration_s * 1e9);
+    // The schedule starts once every sender thread has opened its connections.
+    std::latch connected(o.client == "raw" ? o.threads : 0);
+    std::latch go(1);
+    const auto start_schedule = [&] {
+        shared.start_ns = NowNs() + 10'000'000;
+        shared.window_start_ns = shared.start_ns + static_cast<int64_t>(o.warmup_s * 1e9);
+        shared.window_end_ns = shared.window_start_ns + static_cast<int64_t>(o.duration_s * 1e9);
+        go.count_down();
+    };
 
     std::atomic<bool> sending_done{false};
     json visible_report;
@@ -632,13 +642,19 @@ int main(int argc, char** argv) {
             const int count = per_thread + (t < o.connections % o.threads ? 1 : 0);
             threads.emplace_back([&, first, count] {
                 RawLoop loop(shared, first, count);
+                loop.ConnectAll();
+                connected.count_down();
+                go.wait();
                 ThreadStats stats = loop.Run();
                 std::lock_guard lock(results_mutex);
                 results.push_back(std::move(stats));
             });
             first += count;
         }
+        connected.wait();
+        start_schedule();
     } else {
+        start_schedule();
         for (int g = 0; g < o.connections; ++g) {
             threads.emplace_back([&, g] {
                 ThreadStats stats = RunHttplibConnection(shared, g);

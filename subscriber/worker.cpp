@@ -5,6 +5,8 @@
 #include "common/time_util.hpp"
 #include "subscriber/pg/db_error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <thread>
 
@@ -41,7 +43,36 @@ WorkerMetrics::WorkerMetrics(common::MetricsRegistry& registry)
                                           "Time to map, store and commit one batch",
                                           common::LatencyBuckets())),
       paused_workers(registry.GetGauge("tributary_subscriber_paused_workers",
-                                       "Workers paused while the database is unavailable")) {}
+                                       "Workers paused while the database is unavailable")),
+      all(registry) {}
+
+// Turns librdkafka's periodic statistics into a consumer-lag gauge per worker: the sum over
+// its assigned partitions of (high watermark - committed offset).
+class ConsumerWorker::StatsListener final : public RdKafka::EventCb {
+public:
+    explicit StatsListener(common::Gauge& lag) : lag_(lag) {}
+
+    void event_cb(RdKafka::Event& event) override {
+        if (event.type() == RdKafka::Event::EVENT_STATS) {
+            const auto stats = nlohmann::json::parse(event.str(), nullptr, false);
+            if (!stats.is_object() || !stats.contains("topics")) return;
+            double lag = 0;
+            for (const auto& [name, topic] : stats["topics"].items()) {
+                if (!topic.contains("partitions")) continue;
+                for (const auto& [id, partition] : topic["partitions"].items()) {
+                    const auto value = partition.value("consumer_lag_stored", int64_t{-1});
+                    if (id != "-1" && value > 0) lag += static_cast<double>(value);
+                }
+            }
+            lag_.Set(lag);
+        } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
+            Log()->warn("consumer error: {} ({})", event.str(), RdKafka::err2str(event.err()));
+        }
+    }
+
+private:
+    common::Gauge& lag_;
+};
 
 class ConsumerWorker::Rebalancer final : public RdKafka::RebalanceCb {
 public:
@@ -78,7 +109,10 @@ ConsumerWorker::ConsumerWorker(int index, const SubscriberConfig& config, pg::Ev
       enricher_(enricher),
       metrics_(metrics),
       stop_(stop),
-      rebalancer_(std::make_unique<Rebalancer>(*this)) {
+      rebalancer_(std::make_unique<Rebalancer>(*this)),
+      stats_listener_(std::make_unique<StatsListener>(metrics.all.GetGauge(
+          "tributary_subscriber_consumer_lag", "Messages not yet stored, per worker (from librdkafka statistics)",
+          {{"worker", std::to_string(index)}}))) {
     std::map<std::string, std::string> properties = {
         {"bootstrap.servers", config.kafka.bootstrap_servers},
         {"group.id", config.group_id},
@@ -91,6 +125,7 @@ ConsumerWorker::ConsumerWorker(int index, const SubscriberConfig& config, pg::Ev
         {"max.poll.interval.ms", "300000"},
         {"fetch.wait.max.ms", "50"},
         {"queued.max.messages.kbytes", "65536"},
+        {"statistics.interval.ms", "5000"},
     };
     for (const auto& [key, value] : config.kafka.extra) properties[key] = value;
     auto conf = common::kafka::MakeConf(properties);
@@ -98,6 +133,10 @@ ConsumerWorker::ConsumerWorker(int index, const SubscriberConfig& config, pg::Ev
     if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(rebalancer_.get()), error) !=
         RdKafka::Conf::CONF_OK) {
         throw common::kafka::KafkaError("cannot install rebalance callback: " + error, false);
+    }
+    if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(stats_listener_.get()), error) !=
+        RdKafka::Conf::CONF_OK) {
+        throw common::kafka::KafkaError("cannot install statistics callback: " + error, false);
     }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
     if (!consumer_) throw common::kafka::KafkaError("cannot create consumer: " + error, false);

@@ -27,6 +27,7 @@ struct WorkerMetrics {
     common::Counter& commits_failed;
     common::Histogram& batch_seconds;
     common::Gauge& paused_workers;
+    common::MetricsRegistry& all;  // for per-worker series
 };
 
 // One consumer-group member: consumes both topics in batches, stores each batch in one
@@ -48,6 +49,7 @@ public:
 
 private:
     class Rebalancer;
+    class StatsListener;
     using MessagePtr = std::unique_ptr<RdKafka::Message>;
 
     void FillBatch();
@@ -77,6 +79,7 @@ private:
     WorkerMetrics& metrics_;
     const std::atomic<bool>& stop_;
     std::unique_ptr<Rebalancer> rebalancer_;
+    std::unique_ptr<StatsListener> stats_listener_;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     std::vector<MessagePtr> batch_;
     std::vector<MessagePtr> carried_;  // arrived while paused; first in the next batch

@@ -1,0 +1,559 @@
+#!/usr/bin/env bash
+# Benchmarks Tributary against raw Kafka and PostgreSQL ceilings measured in the same run.
+#
+# Usage:
+#   ./bench.sh [--quick] [--scenario NAME]... [--no-build] [--keep-logs]
+#
+#   --quick          short phases (smoke test of the whole suite, ~2 minutes)
+#   --scenario NAME  run only NAME (repeatable, or comma-separated); default: all, in order
+#                    raw-producer  plain librdkafka producer, same envelopes and settings (ceiling)
+#                    raw-copy      PostgreSQL COPY of the same rows into a same-shaped table (ceiling)
+#                    single        single-event POST: max req/s (closed loop), then p50/p99 at
+#                                  50% and 90% of that max (open loop, latency from the schedule)
+#                    batch         POST of 100 events: events/s acknowledged by Kafka
+#                    subscriber    subscriber draining a backlog of analytics envelopes: rows/s
+#                    e2e           open-loop batch POSTs at E2E_RATE events/s with the subscriber
+#                                  running: events/s landed in PostgreSQL, send→visible latency
+#                    research      research records with fallback enrichment (LLM unreachable):
+#                                  records/s stored
+#   --no-build       use the binaries already in build/bench
+#   --keep-logs      keep service logs in bench/results/<timestamp>.logs/ even on success
+#
+# It installs what is missing (infra/install.sh), builds Release into build/bench, starts a
+# private Kafka, PostgreSQL and Redis (infra/up.sh in a scratch folder), starts the services
+# as child processes on free ports with fresh topics per scenario (KAFKA_TOPIC_PREFIX), prints
+# a table (ours vs ceiling, % of ceiling, target, met?) and writes
+# bench/results/<timestamp>.json with the machine's description and every raw figure.
+# Everything it started is stopped on exit, whatever happens.
+#
+# Tunables (environment): BENCH_DURATION (s per phase, default 20; --quick 5),
+# E2E_DURATION (60; --quick 15), E2E_RATE (events/s offered end to end, 50000),
+# BENCH_EVENT_BYTES (250), BENCH_SINGLE_CONNECTIONS (64), BENCH_BATCH_CONNECTIONS (16),
+# BENCH_DRAIN_MESSAGES (1000000; --quick 150000), RESEARCH_RECORDS (60000; --quick 10000),
+# BUILD_JOBS (2), SUBSCRIBER_WORKERS / SUBSCRIBER_BATCH_SIZE / KAFKA_LINGER_MS (service defaults).
+set -euo pipefail
+# shellcheck source=infra/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
+set_log_tag bench
+cd "$TRIBUTARY_ROOT"
+
+ALL_SCENARIOS=(raw-producer raw-copy single batch subscriber e2e research)
+QUICK=0
+BUILD=1
+KEEP_LOGS=0
+SCENARIOS=()
+while (($#)); do
+    case "$1" in
+        --quick) QUICK=1; shift ;;
+        --no-build) BUILD=0; shift ;;
+        --keep-logs) KEEP_LOGS=1; shift ;;
+        --scenario)
+            (($# >= 2)) || die "--scenario needs a name"
+            IFS=, read -r -a names <<<"$2"
+            SCENARIOS+=("${names[@]}")
+            shift 2
+            ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument: $1 (see ./bench.sh --help)" ;;
+    esac
+done
+((${#SCENARIOS[@]} > 0)) || SCENARIOS=("${ALL_SCENARIOS[@]}")
+for s in "${SCENARIOS[@]}"; do
+    [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario '$s' (one of: ${ALL_SCENARIOS[*]})"
+done
+
+if ((QUICK)); then
+    DURATION="${BENCH_DURATION:-5}"
+    WARMUP=1
+    E2E_DURATION="${E2E_DURATION:-15}"
+    DRAIN_MESSAGES="${BENCH_DRAIN_MESSAGES:-150000}"
+    RESEARCH_RECORDS="${RESEARCH_RECORDS:-10000}"
+else
+    DURATION="${BENCH_DURATION:-20}"
+    WARMUP=2
+    E2E_DURATION="${E2E_DURATION:-60}"
+    DRAIN_MESSAGES="${BENCH_DRAIN_MESSAGES:-1000000}"
+    RESEARCH_RECORDS="${RESEARCH_RECORDS:-60000}"
+fi
+E2E_RATE="${E2E_RATE:-50000}"
+EVENT_BYTES="${BENCH_EVENT_BYTES:-250}"
+SINGLE_CONNECTIONS="${BENCH_SINGLE_CONNECTIONS:-64}"
+BATCH_CONNECTIONS="${BENCH_BATCH_CONNECTIONS:-16}"
+BUILD_DIR="$TRIBUTARY_ROOT/build/bench"
+BIN_PUBLISHER="$BUILD_DIR/publisher/tributary-publisher"
+BIN_SUBSCRIBER="$BUILD_DIR/subscriber/tributary-subscriber"
+BIN_LOADGEN="$BUILD_DIR/bench/tributary-loadgen"
+BIN_RAW_PRODUCER="$BUILD_DIR/bench/tributary-raw-producer"
+BIN_RAW_COPY="$BUILD_DIR/bench/tributary-raw-copy"
+
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+RUN_ID="b$(date -u +%H%M%S)$$"
+RESULTS_DIR="$TRIBUTARY_ROOT/bench/results"
+SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/tributary-bench.XXXXXX")"
+PARTS="$SCRATCH/parts"
+LOGS="$SCRATCH/logs"
+mkdir -p "$PARTS" "$LOGS" "$RESULTS_DIR"
+CLK_TCK="$(getconf CLK_TCK)"
+
+declare -A SERVICE_PID=()
+INFRA_STARTED=0
+FAILED=1
+
+cleanup() {
+    local name
+    for name in "${!SERVICE_PID[@]}"; do
+        stop_pid "${SERVICE_PID[$name]}" 20 "$name" || true
+    done
+    if ((INFRA_STARTED)); then
+        "$TRIBUTARY_ROOT/infra/down.sh" "$SCRATCH/infra" >/dev/null 2>&1 ||
+            warn "infra/down.sh $SCRATCH/infra failed"
+    fi
+    if ((FAILED || KEEP_LOGS)) && [[ -d "$LOGS" ]]; then
+        mkdir -p "$RESULTS_DIR/$STAMP.logs"
+        cp -r "$LOGS/." "$RESULTS_DIR/$STAMP.logs/" 2>/dev/null || true
+        ((FAILED)) && warn "logs kept in bench/results/$STAMP.logs/"
+    fi
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build and infrastructure -------------------------------------------------------------
+
+if ((BUILD)); then
+    "$TRIBUTARY_ROOT/infra/install.sh"
+    info "building Release into build/bench"
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIBUTARY_BUILD_TESTS=OFF \
+        -DTRIBUTARY_BUILD_BENCH=ON >/dev/null
+    cmake --build "$BUILD_DIR" -j "${BUILD_JOBS:-2}" --target tributary-publisher \
+        tributary-subscriber tributary-loadgen tributary-raw-producer tributary-raw-copy
+fi
+for bin in "$BIN_PUBLISHER" "$BIN_SUBSCRIBER" "$BIN_LOADGEN" "$BIN_RAW_PRODUCER" "$BIN_RAW_COPY"; do
+    [[ -x "$bin" ]] || die "$bin is missing (run without --no-build)"
+done
+
+machine_json() {
+    python3 - "$@" <<'EOF'
+import json, os, platform, subprocess, sys
+def first(path, key):
+    try:
+        for line in open(path):
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:
+        return None
+def pkg(name):
+    return run("dpkg-query", "-W", "-f=${Version}", name)
+mem_kb = int((first("/proc/meminfo", "MemTotal") or "0 kB").split()[0])
+print(json.dumps({
+    "nproc": os.cpu_count(),
+    "cpu_model": first("/proc/cpuinfo", "model name"),
+    "mem_gib": round(mem_kb / 1024 / 1024, 1),
+    "kernel": platform.release(),
+    "os": (run("sh", "-c", ". /etc/os-release && echo $PRETTY_NAME") or ""),
+    "loadavg": open("/proc/loadavg").read().split()[:3],
+    "compiler": (run("c++", "--version") or "").splitlines()[0] if run("c++", "--version") else None,
+    "versions": {
+        "librdkafka": pkg("librdkafka-dev"), "libpqxx": pkg("libpqxx-dev"),
+        "cpp-httplib": pkg("libcpp-httplib-dev"), "postgresql": pkg("postgresql"),
+        "redis": pkg("redis-server"), "java": (run("sh", "-c", "java -version 2>&1 | head -1")),
+        "kafka": "3.9.2",
+    },
+    "git_commit": run("git", "rev-parse", "--short", "HEAD"),
+    "git_dirty": bool(run("git", "status", "--porcelain", "--untracked-files=no")),
+    "settings": dict(arg.split("=", 1) for arg in sys.argv[1:]),
+}, indent=2))
+EOF
+}
+machine_json "quick=$QUICK" "duration_s=$DURATION" "e2e_duration_s=$E2E_DURATION" \
+    "e2e_rate=$E2E_RATE" "event_bytes=$EVENT_BYTES" "single_connections=$SINGLE_CONNECTIONS" \
+    "batch_connections=$BATCH_CONNECTIONS" "scenarios=${SCENARIOS[*]}" >"$PARTS/machine.json"
+
+info "starting private Kafka, PostgreSQL and Redis under $SCRATCH/infra"
+INFRA_STARTED=1
+infra_env="$(env -u KAFKA_BOOTSTRAP_SERVERS -u DATABASE_URL -u REDIS_URL \
+    "$TRIBUTARY_ROOT/infra/up.sh" "$SCRATCH/infra" 2>"$LOGS/infra.log")" ||
+    die "infrastructure did not start (see $LOGS/infra.log)"
+KAFKA_BOOTSTRAP_SERVERS="$(grep '^KAFKA_BOOTSTRAP_SERVERS=' <<<"$infra_env" | cut -d= -f2-)"
+DATABASE_URL="$(grep '^DATABASE_URL=' <<<"$infra_env" | cut -d= -f2-)"
+REDIS_URL="$(grep '^REDIS_URL=' <<<"$infra_env" | cut -d= -f2-)"
+# A port nobody listens on: the subscriber's LLM calls fail at once and records fall back.
+CLOSED_LLM_PORT="$(free_port)"
+
+psql_q() { psql "$DATABASE_URL" -X -A -t -q -c "$1"; }
+
+# ---- processes ----------------------------------------------------------------------------
+
+# start_service NAME BINARY VAR=VALUE... — starts a child process with extra environment.
+start_service() {
+    local name="$1" bin="$2"
+    shift 2
+    env "$@" LOG_LEVEL="${BENCH_LOG_LEVEL:-warn}" KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS" \
+        "$bin" >>"$LOGS/$name.log" 2>&1 </dev/null &
+    SERVICE_PID[$name]=$!
+}
+
+stop_service() {
+    local name="$1"
+    [[ -n "${SERVICE_PID[$name]:-}" ]] || return 0
+    stop_pid "${SERVICE_PID[$name]}" 30 "$name"
+    unset "SERVICE_PID[$name]"
+}
+
+await_ready() {
+    local name="$1" url="$2" deadline=$((SECONDS + 60))
+    until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
+        pid_alive "${SERVICE_PID[$name]}" || { tail -20 "$LOGS/$name.log" >&2; die "$name exited during start-up"; }
+        ((SECONDS < deadline)) || die "$name not ready at $url after 60 s (see $LOGS/$name.log)"
+        sleep 0.2
+    done
+}
+
+# start_publisher PREFIX CONNECTIONS — sets PUBLISHER_URL.
+start_publisher() {
+    local prefix="$1" connections="$2" port
+    port="$(free_port)"
+    # Every keep-alive connection holds a pool thread: the pool must exceed the connections.
+    start_service publisher "$BIN_PUBLISHER" PUBLISHER_PORT="$port" PUBLISHER_HOST=127.0.0.1 \
+        KAFKA_TOPIC_PREFIX="$prefix" PUBLISHER_HTTP_THREADS="$((connections + 16))" \
+        ${KAFKA_LINGER_MS:+KAFKA_LINGER_MS=$KAFKA_LINGER_MS}
+    PUBLISHER_URL="http://127.0.0.1:$port"
+    await_ready publisher "$PUBLISHER_URL/readyz"
+}
+
+# start_subscriber PREFIX — sets SUBSCRIBER_URL (operational endpoints).
+start_subscriber() {
+    local prefix="$1" port
+    port="$(free_port)"
+    start_service subscriber "$BIN_SUBSCRIBER" SUBSCRIBER_PORT="$port" SUBSCRIBER_HOST=127.0.0.1 \
+        KAFKA_TOPIC_PREFIX="$prefix" SUBSCRIBER_GROUP_ID="${prefix}subscriber" \
+        DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" REDIS_KEY_PREFIX="${prefix%.}" \
+        LLM_BASE_URL="http://127.0.0.1:$CLOSED_LLM_PORT/v1" LLM_API_KEY=bench \
+        ${SUBSCRIBER_WORKERS:+SUBSCRIBER_WORKERS=$SUBSCRIBER_WORKERS} \
+        ${SUBSCRIBER_BATCH_SIZE:+SUBSCRIBER_BATCH_SIZE=$SUBSCRIBER_BATCH_SIZE} \
+        ${SUBSCRIBER_BATCH_WAIT_MS:+SUBSCRIBER_BATCH_WAIT_MS=$SUBSCRIBER_BATCH_WAIT_MS}
+    SUBSCRIBER_URL="http://127.0.0.1:$port"
+    await_ready subscriber "$SUBSCRIBER_URL/readyz"
+}
+
+# rows_inserted TABLE — the subscriber's counter of rows it inserted into TABLE.
+rows_inserted() {
+    curl -fsS --max-time 2 "$SUBSCRIBER_URL/metrics" 2>/dev/null |
+        awk -v t="tributary_subscriber_rows_inserted_total{table=\"$1\"}" '$1 == t { printf "%d\n", $2 + 0 }'
+}
+
+# ---- CPU accounting: utime+stime of each component from /proc/<pid>/stat ------------------
+
+component_pids() {
+    local pg_main=''
+    case "$1" in
+        publisher | subscriber) echo "${SERVICE_PID[$1]:-}" ;;
+        kafka) cat "$SCRATCH/infra/kafka/kafka.pid" 2>/dev/null || true ;;
+        redis) cat "$SCRATCH/infra/redis/redis.pid" 2>/dev/null || true ;;
+        postgres)
+            pg_main="$(head -1 "$SCRATCH/infra/postgres/data/postmaster.pid" 2>/dev/null || true)"
+            [[ -n "$pg_main" ]] && { echo "$pg_main"; pgrep -P "$pg_main" || true; }
+            ;;
+    esac
+}
+
+# cpu_snapshot FILE — writes "component ticks" lines, plus the time.
+cpu_snapshot() {
+    local c pids
+    {
+        echo "time $EPOCHREALTIME"
+        for c in publisher subscriber kafka postgres redis; do
+            pids="$(component_pids "$c" | tr '\n' ' ')"
+            [[ -n "${pids// /}" ]] || continue
+            # Fields after "pid (comm) ": utime and stime are the 12th and 13th.
+            (cd /proc && cat $(printf '%s/stat ' $pids) 2>/dev/null) |
+                awk -v c="$c" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print c, s + 0 }'
+        done
+    } >"$1"
+}
+
+# cpu_cores BEFORE AFTER [EXTRA_NAME EXTRA_CPU_SECONDS] — JSON {component: cores used}.
+cpu_cores() {
+    python3 - "$CLK_TCK" "$@" <<'EOF'
+import json, sys
+tck = float(sys.argv[1])
+def read(path):
+    return {k: float(v) for k, v in (line.split() for line in open(path))}
+a, b = read(sys.argv[2]), read(sys.argv[3])
+elapsed = b["time"] - a["time"]
+out = {k: round((b[k] - a.get(k, 0)) / tck / elapsed, 2) for k in b if k != "time"}
+if len(sys.argv) > 5:
+    out[sys.argv[4]] = round(float(sys.argv[5]) / elapsed, 2)
+out["total"] = round(sum(out.values()), 2)
+print(json.dumps(out))
+EOF
+}
+
+# loadgen_cpu FILE — user+sys seconds the load generator reported.
+loadgen_cpu() { python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["cpu_s"]; print(c["user"]+c["sys"])' "$1"; }
+json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
+
+# ---- scenarios ----------------------------------------------------------------------------
+
+scenario_raw_producer() {
+    local prefix="$RUN_ID-raw."
+    cpu_snapshot "$SCRATCH/cpu0"
+    "$BIN_RAW_PRODUCER" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "${prefix}analytics.events" \
+        --duration "$DURATION" --event-bytes "$EVENT_BYTES" --linger-ms "${KAFKA_LINGER_MS:-5}" \
+        --prefix "${RUN_ID}rp" >"$SCRATCH/out.json" 2>>"$LOGS/raw-producer.log"
+    cpu_snapshot "$SCRATCH/cpu1"
+    local cpu
+    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" raw_producer "$(loadgen_cpu "$SCRATCH/out.json")")"
+    printf '{"result": %s, "cpu_cores": %s}\n' "$(cat "$SCRATCH/out.json")" "$cpu" >"$PARTS/raw-producer.json"
+}
+
+scenario_raw_copy() {
+    # Needs the schema: the subscriber applies the migrations at start-up.
+    ensure_schema
+    cpu_snapshot "$SCRATCH/cpu0"
+    "$BIN_RAW_COPY" --pg-url "$DATABASE_URL" --duration "$DURATION" --event-bytes "$EVENT_BYTES" \
+        --connections "${SUBSCRIBER_WORKERS:-2}" --batch "${SUBSCRIBER_BATCH_SIZE:-2000}" \
+        --table "bench_raw_copy" --prefix "${RUN_ID}rc" >"$SCRATCH/out.json" 2>>"$LOGS/raw-copy.log"
+    cpu_snapshot "$SCRATCH/cpu1"
+    local cpu
+    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" raw_copy "$(loadgen_cpu "$SCRATCH/out.json")")"
+    printf '{"result": %s, "cpu_cores": %s}\n' "$(cat "$SCRATCH/out.json")" "$cpu" >"$PARTS/raw-copy.json"
+}
+
+SCHEMA_READY=0
+ensure_schema() {
+    ((SCHEMA_READY)) && return 0
+    start_subscriber "$RUN_ID-schema."
+    stop_service subscriber
+    SCHEMA_READY=1
+}
+
+# loadgen ARGS... — runs the load generator against $PUBLISHER_URL, output in $SCRATCH/out.json.
+loadgen() {
+    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" "$@" \
+        >"$SCRATCH/out.json" 2>>"$LOGS/loadgen.log"
+}
+
+scenario_single() {
+    local prefix="$RUN_ID-single."
+    start_publisher "$prefix" "$SINGLE_CONNECTIONS"
+    info "single: closed loop, $SINGLE_CONNECTIONS connections, ${DURATION}s"
+    cpu_snapshot "$SCRATCH/cpu0"
+    loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}s0"
+    cpu_snapshot "$SCRATCH/cpu1"
+    cp "$SCRATCH/out.json" "$SCRATCH/single-max.json"
+    local cpu max
+    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")")"
+    max="$(json_get "$SCRATCH/single-max.json" requests_per_s)"
+    local half ninety
+    half="$(python3 -c "print(round($max * 0.5))")"
+    ninety="$(python3 -c "print(round($max * 0.9))")"
+    info "single: max $max req/s; open loop at $half and $ninety req/s"
+    loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --rate "$half" --prefix "${RUN_ID}s5"
+    cp "$SCRATCH/out.json" "$SCRATCH/single-half.json"
+    loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --rate "$ninety" --prefix "${RUN_ID}s9"
+    cp "$SCRATCH/out.json" "$SCRATCH/single-ninety.json"
+    stop_service publisher
+    printf '{"max": %s, "half": %s, "ninety": %s, "cpu_cores": %s}\n' "$(cat "$SCRATCH/single-max.json")" \
+        "$(cat "$SCRATCH/single-half.json")" "$(cat "$SCRATCH/single-ninety.json")" "$cpu" >"$PARTS/single.json"
+}
+
+scenario_batch() {
+    local prefix="$RUN_ID-batch."
+    start_publisher "$prefix" "$BATCH_CONNECTIONS"
+    info "batch: closed loop, 100 events/request, $BATCH_CONNECTIONS connections, ${DURATION}s"
+    cpu_snapshot "$SCRATCH/cpu0"
+    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}b"
+    cpu_snapshot "$SCRATCH/cpu1"
+    local cpu
+    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")")"
+    stop_service publisher
+    printf '{"result": %s, "cpu_cores": %s}\n' "$(cat "$SCRATCH/out.json")" "$cpu" >"$PARTS/batch.json"
+}
+
+# drain TABLE EXPECTED TIMEOUT — samples the subscriber's insert counter every 0.5 s until
+# EXPECTED rows are in; writes "epoch count" lines to $SCRATCH/timeline.
+drain() {
+    local table="$1" expected="$2" timeout="$3" n=0 deadline=$((SECONDS + $3))
+    : >"$SCRATCH/timeline"
+    while ((SECONDS < deadline)); do
+        n="$(rows_inserted "$table")"
+        echo "$EPOCHREALTIME ${n:-0}" >>"$SCRATCH/timeline"
+        ((${n:-0} >= expected)) && return 0
+        pid_alive "${SERVICE_PID[subscriber]}" || die "subscriber exited (see $LOGS/subscriber.log)"
+        sleep 0.5
+    done
+    warn "drain of $table: $n of $expected rows after ${timeout}s"
+}
+
+# drain_rate EXPECTED — JSON with the rate between 5% and 95% of EXPECTED (steady state) and
+# over the whole drain.
+drain_rate() {
+    python3 - "$1" "$SCRATCH/timeline" <<'EOF'
+import json, sys
+expected = int(sys.argv[1])
+points = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
+def at(share):
+    for t, n in points:
+        if n >= share * expected:
+            return t, n
+    return points[-1]
+first = next(((t, n) for t, n in points if n > 0), points[-1])
+a, b = at(0.05), at(0.95)
+end = points[-1]
+steady = (b[1] - a[1]) / (b[0] - a[0]) if b[0] > a[0] else 0
+print(json.dumps({"expected": expected, "landed": int(end[1]), "rows_per_s": round(steady),
+                  "overall_rows_per_s": round(end[1] / (end[0] - first[0])) if end[0] > first[0] else 0,
+                  "seconds": round(end[0] - first[0], 2)}))
+EOF
+}
+
+scenario_subscriber() {
+    local prefix="$RUN_ID-sub."
+    info "subscriber: filling ${prefix}analytics.events with $DRAIN_MESSAGES envelopes"
+    "$BIN_RAW_PRODUCER" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "${prefix}analytics.events" \
+        --messages "$DRAIN_MESSAGES" --event-bytes "$EVENT_BYTES" --prefix "${RUN_ID}d" \
+        >"$SCRATCH/fill.json" 2>>"$LOGS/raw-producer.log"
+    info "subscriber: draining"
+    start_subscriber "$prefix"
+    cpu_snapshot "$SCRATCH/cpu0"
+    drain user_analytics_events "$DRAIN_MESSAGES" 600
+    cpu_snapshot "$SCRATCH/cpu1"
+    local cpu
+    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1")"
+    local batch_stats
+    batch_stats="$(curl -fsS "$SUBSCRIBER_URL/metrics" | awk '/^tributary_subscriber_batch_seconds_(sum|count)/ { printf "\"%s\": %s, ", $1, $2 }')"
+    stop_service subscriber
+    python3 - "$(drain_rate "$DRAIN_MESSAGES")" "$cpu" "{${batch_stats%, }}" >"$PARTS/subscriber.json" <<'EOF'
+import json, sys
+d = json.loads(sys.argv[1]); d["cpu_cores"] = json.loads(sys.argv[2]); d["batches"] = json.loads(sys.argv[3])
+print(json.dumps(d))
+EOF
+}
+
+scenario_e2e() {
+    local prefix="$RUN_ID-e2e." tag="${RUN_ID}e"
+    start_subscriber "$prefix"
+    start_publisher "$prefix" "$BATCH_CONNECTIONS"
+    local rate_requests
+    rate_requests="$(python3 -c "print($E2E_RATE / 100)")"
+    info "e2e: $E2E_RATE events/s offered (100/request, open loop) for ${E2E_DURATION}s"
+    local start_id
+    start_id="$(psql_q "SELECT coalesce(max(id), 0) FROM user_analytics_events")"
+    # Counter timeline in the background while the load runs.
+    (
+        while true; do
+            echo "$EPOCHREALTIME $(rows_inserted user_analytics_events)"
+            sleep 1
+        done
+    ) >"$SCRATCH/e2e-timeline" 2>/dev/null &
+    local sampler=$!
+    cpu_snapshot "$SCRATCH/cpu0"
+    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --rate "$rate_requests" \
+        --duration "$E2E_DURATION" --warmup "$WARMUP" --prefix "$tag" \
+        --pg-url "$DATABASE_URL" --visible-every 1000 --drain-timeout 60
+    cpu_snapshot "$SCRATCH/cpu1"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    local cpu sent
+    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")")"
+    sent="$(json_get "$SCRATCH/out.json" status 202)"
+    sent=$((sent * 100))
+    # Every acknowledged event must land; wait for the stragglers, then count them exactly.
+    local deadline=$((SECONDS + 120)) landed=0
+    while ((SECONDS < deadline)); do
+        landed="$(rows_inserted user_analytics_events)"
+        ((landed >= sent)) && break
+        sleep 1
+    done
+    local counted latency
+    counted="$(psql_q "SELECT count(*) FROM user_analytics_events WHERE id > $start_id AND event_id LIKE '$tag-%'")"
+    latency="$(psql_q "SELECT json_build_object('p50', p[1], 'p90', p[2], 'p99', p[3], 'max', p[4])
+        FROM (SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99, 1.0]) WITHIN GROUP (ORDER BY
+              extract(epoch FROM stored_at) * 1000 - (metadata->>'sent_at_us')::bigint / 1000.0) AS p
+              FROM user_analytics_events WHERE id > $start_id AND event_id LIKE '$tag-%') x")"
+    stop_service publisher
+    stop_service subscriber
+    python3 - "$SCRATCH/out.json" "$SCRATCH/e2e-timeline" "$cpu" "$E2E_RATE" "$E2E_DURATION" \
+        "$WARMUP" "$sent" "$counted" "$latency" >"$PARTS/e2e.json" <<'EOF'
+import json, sys
+out = json.load(open(sys.argv[1]))
+points = []
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if len(parts) == 2:
+        points.append((float(parts[0]), int(parts[1])))
+rate, duration, warmup = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+# Landed rate over the measured window: skip the warm-up, stop when sending stopped.
+t0 = points[0][0] + warmup if points else 0
+window = [(t, n) for t, n in points if t0 <= t <= t0 + duration]
+landed = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]) if len(window) > 1 else 0
+per_second = [round((b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(window, window[1:]) if b[0] > a[0]]
+print(json.dumps({
+    "offered_per_s": rate, "duration_s": duration, "landed_per_s": round(landed),
+    "landed_per_s_min_1s": min(per_second) if per_second else 0,
+    "events_acknowledged": int(sys.argv[7]), "rows_counted": int(sys.argv[8]),
+    "stored_latency_ms": json.loads(sys.argv[9]) if sys.argv[9] else None,
+    "timeline_rows_per_s": per_second, "loadgen": out, "cpu_cores": json.loads(sys.argv[3]),
+}))
+EOF
+}
+
+scenario_research() {
+    local prefix="$RUN_ID-res." tag="${RUN_ID}r"
+    start_publisher "$prefix" 4
+    info "research: publishing $RESEARCH_RECORDS records (subscriber stopped), then draining with the LLM unreachable"
+    # The load generator runs closed loop until the publisher has acknowledged enough records.
+    local started="$EPOCHREALTIME" published=0
+    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --kind chemical --connections 4 --batch 100 --duration 600 \
+        --warmup 0 --prefix "$tag" >/dev/null 2>>"$LOGS/loadgen.log" &
+    local lg=$!
+    while pid_alive "$lg"; do
+        published="$(chemical_accepted)"
+        ((${published:-0} >= RESEARCH_RECORDS)) && break
+        sleep 0.2
+    done
+    kill "$lg" 2>/dev/null || true
+    wait "$lg" 2>/dev/null || true
+    published="$(chemical_accepted)"
+    local publish_rate
+    publish_rate="$(python3 -c "import time; print(round($published / (time.time() - $started)))")"
+    stop_service publisher
+    start_subscriber "$prefix"
+    cpu_snapshot "$SCRATCH/cpu0"
+    drain chemical_research_events "$published" 600
+    cpu_snapshot "$SCRATCH/cpu1"
+    local cpu statuses
+    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1")"
+    statuses="$(psql_q "SELECT json_object_agg(enrichment_status, n) FROM (SELECT enrichment_status, count(*) n
+        FROM chemical_research_events WHERE event_id LIKE '$tag-%' GROUP BY 1) x")"
+    stop_service subscriber
+    python3 - "$(drain_rate "$published")" "$cpu" "$statuses" "$publish_rate" >"$PARTS/research.json" <<'EOF'
+import json, sys
+d = json.loads(sys.argv[1]); d["cpu_cores"] = json.loads(sys.argv[2])
+d["enrichment_status"] = json.loads(sys.argv[3]) if sys.argv[3] else None
+d["publish"] = {"events_per_s": int(sys.argv[4]), "note": "closed loop, 4 connections, includes start-up"}
+print(json.dumps(d))
+EOF
+}
+
+chemical_accepted() {
+    curl -fsS --max-time 2 "$PUBLISHER_URL/metrics" 2>/dev/null |
+        awk '$1 == "tributary_publisher_events_accepted_total{type=\"chemical_research\"}" { printf "%d\n", $2 + 0 }'
+}
+
+for s in "${SCENARIOS[@]}"; do
+    info "=== scenario $s"
+    "scenario_${s//-/_}"
+done
+
+OUTPUT="$RESULTS_DIR/$STAMP.json"
+python3 "$TRIBUTARY_ROOT/bench/report.py" "$PARTS" "$OUTPUT"
+info "results: ${OUTPUT#"$TRIBUTARY_ROOT"/}"
+FAILED=0
