@@ -271,9 +271,12 @@ cpu_snapshot() {
         for c in publisher subscriber kafka postgres redis; do
             pids="$(component_pids "$c" | tr '\n' ' ')"
             [[ -n "${pids// /}" ]] || continue
-            # Fields after "pid (comm) ": utime and stime are the 12th and 13th.
+            # Fields after "pid (comm) ": utime and stime are the 12th and 13th; cutime and
+            # cstime (14th, 15th) hold the time of reaped children, counted for the first pid
+            # only: PostgreSQL backends that exit during a phase end up in the postmaster's.
             (cd /proc && cat $(printf '%s/stat ' $pids) 2>/dev/null) |
-                awk -v c="$c" '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print c, s + 0 }'
+                awk -v c="$c" '{ sub(/^.*\) /, ""); s += $12 + $13; if (NR == 1) s += $14 + $15 }
+                               END { print c, s + 0 }'
         done
     } >"$1"
 }

@@ -2,14 +2,65 @@
 
 namespace tributary::common {
 
+namespace {
+
+// Appends `text` as a JSON string exactly as nlohmann::json::dump() writes it. Plain ASCII
+// (the common case: UUIDs, timestamps, tenant names) is escaped here; anything else goes
+// through the library so that multi-byte text is handled by the same code as before.
+void AppendJsonString(std::string& out, const std::string& text) {
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            out += nlohmann::json(text).dump();
+            return;
+        }
+    }
+    out += '"';
+    for (const char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    static constexpr char kHex[] = "0123456789abcdef";
+                    out += "\\u00";
+                    out += kHex[(c >> 4) & 0xF];
+                    out += kHex[c & 0xF];
+                } else {
+                    out += c;
+                }
+        }
+    }
+    out += '"';
+}
+
+}  // namespace
+
 std::string EncodeEnvelope(const Envelope& envelope) {
-    nlohmann::json json = {{"event_id", envelope.event_id},
-                           {"type", EventTypeName(envelope.kind)},
-                           {"schema_version", envelope.schema_version},
-                           {"tenant_id", envelope.tenant_id},
-                           {"received_at", envelope.received_at},
-                           {"payload", envelope.payload}};
-    return json.dump();
+    // The bytes nlohmann would write for the envelope as one object (keys in sorted order),
+    // built directly: wrapping the payload in a new document would deep-copy it per message.
+    std::string payload = envelope.payload.dump();
+    std::string out;
+    out.reserve(payload.size() + envelope.event_id.size() + envelope.received_at.size() +
+                envelope.tenant_id.size() + 128);
+    out += "{\"event_id\":";
+    AppendJsonString(out, envelope.event_id);
+    out += ",\"payload\":";
+    out += payload;
+    out += ",\"received_at\":";
+    AppendJsonString(out, envelope.received_at);
+    out += ",\"schema_version\":";
+    out += std::to_string(envelope.schema_version);
+    out += ",\"tenant_id\":";
+    AppendJsonString(out, envelope.tenant_id);
+    out += ",\"type\":\"";
+    out += EventTypeName(envelope.kind);
+    out += "\"}";
+    return out;
 }
 
 DecodedEnvelope DecodeEnvelope(std::string_view bytes) {

@@ -10,6 +10,32 @@ namespace {
 
 using nlohmann::json;
 
+// An upper bound of value.dump().size(), computed without allocating: every string byte may
+// be escaped to at most 6 bytes (\u00XX) and a number takes at most 25 characters. Stops
+// counting once `limit` is exceeded.
+size_t SerializedSizeBound(const json& value, size_t limit) {
+    switch (value.type()) {
+        case json::value_t::string:
+            return 2 + 6 * value.get_ref<const std::string&>().size();
+        case json::value_t::object: {
+            size_t total = 2;
+            for (auto it = value.begin(); it != value.end() && total <= limit; ++it) {
+                total += 2 + 6 * it.key().size() + 2 + SerializedSizeBound(it.value(), limit);
+            }
+            return total;
+        }
+        case json::value_t::array: {
+            size_t total = 2;
+            for (auto it = value.begin(); it != value.end() && total <= limit; ++it) {
+                total += 1 + SerializedSizeBound(*it, limit);
+            }
+            return total;
+        }
+        default:
+            return 25;
+    }
+}
+
 class EventValidator {
 public:
     EventValidator(size_t index, const ValidationLimits& limits, std::vector<FieldError>& errors)
@@ -61,7 +87,9 @@ public:
             Fail(path, std::string("must be an object, got ") + it->type_name());
             return nullptr;
         }
-        if (max_bytes > 0 && it->dump().size() > max_bytes) {
+        // The exact size needs a serialization; skip it when even the upper bound fits.
+        if (max_bytes > 0 && SerializedSizeBound(*it, max_bytes) > max_bytes &&
+            it->dump().size() > max_bytes) {
             Fail(path, "must be at most " + std::to_string(max_bytes) + " bytes when serialized");
             return nullptr;
         }
@@ -153,8 +181,15 @@ void ValidateContext(EventValidator& v, const json& event) {
     v.String(*context, "country", "context.country", false, 0, 64);
 }
 
+// The payload of an accepted event: `event` itself when the caller lets us take it
+// (`movable`), else a copy.
+json TakePayload(const json& event, json* movable) {
+    if (movable != nullptr) return std::move(*movable);
+    return event;
+}
+
 std::optional<ValidatedEvent> ValidateAnalytics(EventValidator& v, const json& event,
-                                                SystemTime received_at) {
+                                                json* movable, SystemTime received_at) {
     const std::string* user_id = v.String(event, "user_id", "user_id", true, 1, 128);
     if (const std::string* type = v.String(event, "event_type", "event_type", true, 1, 64)) {
         for (const char c : *type) {
@@ -168,14 +203,17 @@ std::optional<ValidatedEvent> ValidateAnalytics(EventValidator& v, const json& e
     v.String(event, "session_id", "session_id", false, 1, 128);
     ValidateContext(v, event);
     v.RejectNul(event, "");
-    json payload = event;
+    // A rejected event is not taken (CommonFields still reports its own problems).
+    const bool take = !v.Failed();
+    std::string key = take ? *user_id : std::string();  // before the event holding it is moved
+    json payload = TakePayload(event, take ? movable : nullptr);
     const std::string event_id = v.CommonFields(payload, received_at);
     if (v.Failed()) return std::nullopt;
-    return ValidatedEvent{event_id, *user_id, std::move(payload)};
+    return ValidatedEvent{event_id, std::move(key), std::move(payload)};
 }
 
 std::optional<ValidatedEvent> ValidateChemical(EventValidator& v, const json& event,
-                                               SystemTime received_at) {
+                                               json* movable, SystemTime received_at) {
     const std::string* molecule_id = v.String(event, "molecule_id", "molecule_id", true, 1, 128);
     v.String(event, "researcher", "researcher", true, 1, 128);
     v.String(event, "experiment_id", "experiment_id", false, 1, 128);
@@ -204,10 +242,13 @@ std::optional<ValidatedEvent> ValidateChemical(EventValidator& v, const json& ev
         }
     }
     v.RejectNul(event, "");
-    json payload = event;
+    // A rejected event is not taken (CommonFields still reports its own problems).
+    const bool take = !v.Failed();
+    std::string key = take ? *molecule_id : std::string();  // before the event holding it is moved
+    json payload = TakePayload(event, take ? movable : nullptr);
     const std::string event_id = v.CommonFields(payload, received_at);
     if (v.Failed()) return std::nullopt;
-    return ValidatedEvent{event_id, *molecule_id, std::move(payload)};
+    return ValidatedEvent{event_id, std::move(key), std::move(payload)};
 }
 
 // Depth of a parsed document, walked with an explicit stack (no recursion).
@@ -283,8 +324,12 @@ size_t Utf8Length(std::string_view text) {
     return count;
 }
 
-ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, SystemTime received_at,
-                                  const ValidationLimits& limits) {
+namespace {
+
+// `movable_body` is `body` when the caller gave it up (the events are then moved into the
+// payloads instead of copied), else nullptr.
+ValidationOutcome Validate(EventKind kind, const json& body, json* movable_body,
+                           SystemTime received_at, const ValidationLimits& limits) {
     ValidationOutcome outcome;
     if (!body.is_object()) {
         outcome.errors.push_back(
@@ -299,7 +344,9 @@ ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, Sy
     }
     // Pointers into the body: a single event is not copied into a one-element batch.
     std::vector<const json*> items;
+    json* movable_events = nullptr;  // the events array when it may be taken apart
     if (auto it = body.find("events"); it != body.end() && it->is_array()) {
+        if (movable_body != nullptr) movable_events = &(*movable_body)["events"];
         if (it->empty()) {
             outcome.errors.push_back({0, "events", "must contain at least one event"});
             return outcome;
@@ -325,13 +372,29 @@ ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, Sy
             continue;
         }
         EventValidator validator(i, limits, outcome.errors);
+        // Once an error is known nothing will be published; keep the rest of the body intact.
+        json* movable = !outcome.errors.empty() ? nullptr
+                        : movable_events != nullptr ? &(*movable_events)[i]
+                                                    : movable_body;
         auto validated = kind == EventKind::kAnalytics
-                             ? ValidateAnalytics(validator, event, received_at)
-                             : ValidateChemical(validator, event, received_at);
+                             ? ValidateAnalytics(validator, event, movable, received_at)
+                             : ValidateChemical(validator, event, movable, received_at);
         if (validated) outcome.events.push_back(std::move(*validated));
     }
     if (!outcome.errors.empty()) outcome.events.clear();
     return outcome;
+}
+
+}  // namespace
+
+ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, SystemTime received_at,
+                                  const ValidationLimits& limits) {
+    return Validate(kind, body, nullptr, received_at, limits);
+}
+
+ValidationOutcome ValidateRequest(EventKind kind, nlohmann::json&& body, SystemTime received_at,
+                                  const ValidationLimits& limits) {
+    return Validate(kind, body, &body, received_at, limits);
 }
 
 }  // namespace tributary::common

@@ -49,6 +49,10 @@ struct ValidationOutcome {
 // SMILES check; thread-safe. Every problem found is reported, not only the first.
 ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, SystemTime received_at,
                                   const ValidationLimits& limits = {});
+// The same, taking the body apart: accepted events are moved into their payloads instead of
+// copied (the publisher's hot path). `body` is unspecified afterwards.
+ValidationOutcome ValidateRequest(EventKind kind, nlohmann::json&& body, SystemTime received_at,
+                                  const ValidationLimits& limits = {});
 
 // Number of Unicode code points in valid UTF-8 text.
 size_t Utf8Length(std::string_view text);

@@ -77,15 +77,19 @@ IngestResponse IngestService::Ingest(common::EventKind kind, std::string_view co
                                              {"byte", e.byte}}}));
     }
     const auto received_at = common::NowUtc();
-    common::ValidationOutcome outcome = common::ValidateRequest(kind, parsed, received_at, limits_);
+    const auto events_it = parsed.is_object() ? parsed.find("events") : parsed.end();
+    const size_t request_events =
+        events_it != parsed.end() && events_it->is_array() ? events_it->size() : 1;
+    // Accepted events are moved out of `parsed` into their payloads, not copied.
+    common::ValidationOutcome outcome =
+        common::ValidateRequest(kind, std::move(parsed), received_at, limits_);
     KindMetrics& metrics = MetricsFor(kind);
     if (!outcome.errors.empty()) {
         nlohmann::json details = nlohmann::json::array();
         for (const auto& error : outcome.errors) {
             details.push_back({{"index", error.index}, {"field", error.field}, {"reason", error.reason}});
         }
-        metrics.rejected->Inc(static_cast<double>(
-            parsed.contains("events") && parsed["events"].is_array() ? parsed["events"].size() : 1));
+        metrics.rejected->Inc(static_cast<double>(request_events));
         const std::string message = outcome.errors.size() == 1
                                         ? "invalid event: " + outcome.errors[0].field + " " +
                                               outcome.errors[0].reason

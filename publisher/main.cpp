@@ -50,7 +50,7 @@ int main() {
                         common::kafka::EnsureTopics(producer.Handle(), common::kafka::ContractTopics(config.kafka.topic_prefix),
                                                     config.kafka.topic_partitions,
                                                     config.kafka.replication_factor,
-                                                    std::chrono::seconds(10));
+                                                    std::chrono::seconds(5));
                         topics_ready.store(true);
                         log->info("topics ready");
                         return;

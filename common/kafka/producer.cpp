@@ -2,6 +2,8 @@
 
 #include "common/logging.hpp"
 
+#include <map>
+
 namespace tributary::common::kafka {
 
 void DeliveryTracker::Report(bool ok, const std::string& error, int32_t, int64_t) {
@@ -65,6 +67,10 @@ public:
         static const auto log = GetLogger("kafka");
         switch (event.type()) {
             case RdKafka::Event::EVENT_ERROR:
+                if (Repeated(static_cast<int>(event.err()))) {
+                    if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) owner_.reachable_.store(false);
+                    break;
+                }
                 if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) {
                     owner_.reachable_.store(false);
                 }
@@ -80,7 +86,9 @@ public:
                 }
                 break;
             case RdKafka::Event::EVENT_LOG:
-                if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+                // Connection failures are reported once more as EVENT_ERROR; the log line
+                // would only double them.
+                if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && event.fac() != "FAIL") {
                     log->warn("librdkafka {}: {}", event.fac(), event.str());
                 }
                 break;
@@ -90,7 +98,22 @@ public:
     }
 
 private:
+    // True when the same error was logged less than 10 s ago: an outage logs once per 10 s,
+    // not once per reconnect attempt. Called from librdkafka's threads, hence the atomics.
+    bool Repeated(int code) {
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+        std::lock_guard lock(throttle_mutex_);
+        int64_t& last = last_logged_ms_[code];
+        if (last != 0 && now - last < 10000) return true;
+        last = now;
+        return false;
+    }
+
     Producer& owner_;
+    std::mutex throttle_mutex_;
+    std::map<int, int64_t> last_logged_ms_;
     Counter* delivered_ = nullptr;
     Counter* failed_ = nullptr;
 };

@@ -67,6 +67,22 @@ TEST(Envelope, EncodesTheContractFieldNamesAndTypeStrings) {
     EXPECT_EQ(chemical["type"], "chemical_research");
 }
 
+TEST(Envelope, EncodesTheSameBytesAsDumpingTheEnvelopeAsOneDocument) {
+    for (const std::string& id : {std::string("6f1c2b7e"), std::string("quote\" back\\ tab\t nl\n \x01"),
+                                  std::string("caf\xc3\xa9 \xe2\x82\xac")}) {
+        Envelope envelope = SampleEnvelope(EventKind::kChemical);
+        envelope.event_id = id;
+        envelope.tenant_id = "t\x1f";
+        const json whole = {{"event_id", envelope.event_id},
+                            {"type", "chemical_research"},
+                            {"schema_version", envelope.schema_version},
+                            {"tenant_id", envelope.tenant_id},
+                            {"received_at", envelope.received_at},
+                            {"payload", envelope.payload}};
+        EXPECT_EQ(EncodeEnvelope(envelope), whole.dump()) << id;
+    }
+}
+
 TEST(Envelope, DecodesAnEnvelopeWithoutTenantAsTheDefaultTenant) {
     const DecodedEnvelope decoded = DecodeEnvelope(ValidEnvelopeJson().dump());
     ASSERT_TRUE(decoded.envelope.has_value()) << decoded.error;
