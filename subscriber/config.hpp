@@ -28,7 +28,7 @@ struct SubscriberConfig {
 
     // Research-record enrichment.
     bool enrichment_enabled = true;                      // ENRICHMENT=llm|off
-    std::chrono::milliseconds inline_budget{1500};       // LLM_INLINE_BUDGET_MS, per batch
+    std::chrono::milliseconds inline_budget{0};          // LLM_INLINE_BUDGET_MS, per batch
     int retry_threads = 4;                               // ENRICHMENT_RETRY_THREADS
     std::chrono::milliseconds retry_call_budget{30000};  // per LLM call from the retry queue
     std::chrono::milliseconds retry_lease{120000};       // ENRICHMENT_LEASE_MS

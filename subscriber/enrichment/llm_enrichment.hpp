@@ -19,9 +19,9 @@ namespace tributary::subscriber {
 
 // Research-record enrichment through an OpenAI-compatible LLM, never blocking the partitions:
 //  - BeforeStore (worker threads): results cached in Redis are used at once; otherwise the
-//    LLM is called inline only while the batch's small budget (LLM_INLINE_BUDGET_MS) and the
-//    client-side limits allow; every other record is stored now with rule-based properties
-//    from its notes (`fallback`) and an LLM retry is scheduled.
+//    LLM is called inline only while the batch's budget (LLM_INLINE_BUDGET_MS, default 0: never)
+//    and the client-side limits allow; every other record is stored now with rule-based
+//    properties from its notes (`fallback`) and an LLM retry is scheduled.
 //  - AfterStore: the retries are queued in Redis (due-time sorted set with leases).
 //  - Retry threads (ENRICHMENT_RETRY_THREADS) take due tasks, call the LLM as the rate limits
 //    allow, and upgrade records to `llm` idempotently, with provenance; failures back off
