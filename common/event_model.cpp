@@ -4,6 +4,8 @@
 #include "common/ids.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
 namespace tributary::common {
 namespace {
@@ -36,20 +38,52 @@ size_t SerializedSizeBound(const json& value, size_t limit) {
     }
 }
 
+// True when a string or key anywhere in `value` contains U+0000. No allocation: the common
+// case (no NUL) must not pay for building field paths.
+bool ContainsNul(const json& value) {
+    switch (value.type()) {
+        case json::value_t::string:
+            return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+        case json::value_t::object:
+            for (auto it = value.begin(); it != value.end(); ++it) {
+                if (it.key().find('\0') != std::string::npos || ContainsNul(it.value())) return true;
+            }
+            return false;
+        case json::value_t::array:
+            for (const auto& child : value) {
+                if (ContainsNul(child)) return true;
+            }
+            return false;
+        default:
+            return false;
+    }
+}
+
+// A field path such as `context.page.url`, kept as its two parts and joined only when a
+// problem is reported (most events have none).
+struct FieldPath {
+    FieldPath(const char* path) : head(path) {}  // NOLINT: literals convert implicitly
+    FieldPath(const std::string& path) : head(path) {}  // NOLINT
+    FieldPath(std::string_view prefix, std::string_view name) : head(prefix), tail(name) {}
+    std::string Text() const { return std::string(head) + std::string(tail); }
+    std::string_view head;
+    std::string_view tail;
+};
+
 class EventValidator {
 public:
     EventValidator(size_t index, const ValidationLimits& limits, std::vector<FieldError>& errors)
         : index_(index), limits_(limits), errors_(errors) {}
 
-    void Fail(const std::string& field, const std::string& reason) {
-        errors_.push_back({index_, field, reason});
+    void Fail(const FieldPath& field, const std::string& reason) {
+        errors_.push_back({index_, field.Text(), reason});
         failed_ = true;
     }
     bool Failed() const { return failed_; }
 
     // A string of min..max code points. Returns nullptr (after recording why) when invalid or,
     // for optional fields, absent.
-    const std::string* String(const json& object, const std::string& key, const std::string& path,
+    const std::string* String(const json& object, const std::string& key, const FieldPath& path,
                               bool required, size_t min_chars, size_t max_chars) {
         auto it = object.find(key);
         if (it == object.end() || it->is_null()) {
@@ -76,7 +110,7 @@ public:
         return &text;
     }
 
-    const json* Object(const json& parent, const std::string& key, const std::string& path,
+    const json* Object(const json& parent, const std::string& key, const FieldPath& path,
                        bool required, size_t max_bytes) {
         auto it = parent.find(key);
         if (it == parent.end() || it->is_null()) {
@@ -98,6 +132,11 @@ public:
 
     // PostgreSQL text and jsonb cannot hold U+0000, so it is refused anywhere in an event.
     void RejectNul(const json& value, const std::string& path) {
+        if (ContainsNul(value)) ReportNul(value, path);
+    }
+
+    // Names every place of `value` holding U+0000.
+    void ReportNul(const json& value, const std::string& path) {
         if (value.is_string()) {
             if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
                 Fail(path, "must not contain the NUL character (U+0000)");
@@ -108,24 +147,25 @@ public:
                 if (key.find('\0') != std::string::npos) {
                     Fail(path.empty() ? "(key)" : path, "keys must not contain U+0000");
                 }
-                RejectNul(child, child_path);
+                ReportNul(child, child_path);
             }
         } else if (value.is_array()) {
             for (size_t i = 0; i < value.size(); ++i) {
-                RejectNul(value[i], path + "[" + std::to_string(i) + "]");
+                ReportNul(value[i], path + "[" + std::to_string(i) + "]");
             }
         }
     }
 
     // Validates optional `event_id` and `timestamp` and writes their normalized values.
-    std::string CommonFields(json& payload, SystemTime received_at) {
+    // A missing timestamp becomes `received_text` (the receive time, formatted once per request).
+    std::string CommonFields(json& payload, const std::string& received_text) {
         std::string event_id;
         if (const auto* id = String(payload, "event_id", "event_id", false, 1, 128)) {
             event_id = *id;
         } else if (!payload.contains("event_id") || payload["event_id"].is_null()) {
             event_id = NewUuid();
         }
-        SystemTime timestamp = received_at;
+        std::optional<SystemTime> timestamp;  // the event's own, when valid
         if (const auto* text = String(payload, "timestamp", "timestamp", false, 1, 64)) {
             auto parsed = ParseRfc3339(*text);
             if (!parsed) {
@@ -143,7 +183,7 @@ public:
         }
         if (!Failed()) {
             payload["event_id"] = event_id;
-            payload["timestamp"] = FormatRfc3339(timestamp);
+            payload["timestamp"] = timestamp ? FormatRfc3339(*timestamp) : received_text;
         }
         return event_id;
     }
@@ -167,12 +207,12 @@ void ValidateContext(EventValidator& v, const json& event) {
     if (context == nullptr) return;
     if (const json* page = v.Object(*context, "page", "context.page", false, 0)) {
         for (const char* key : {"url", "path", "referrer", "title"}) {
-            v.String(*page, key, std::string("context.page.") + key, false, 0, 2048);
+            v.String(*page, key, {"context.page.", key}, false, 0, 2048);
         }
     }
     if (const json* device = v.Object(*context, "device", "context.device", false, 0)) {
         for (const char* key : {"type", "os", "browser"}) {
-            v.String(*device, key, std::string("context.device.") + key, false, 0, 128);
+            v.String(*device, key, {"context.device.", key}, false, 0, 128);
         }
     }
     v.String(*context, "ip", "context.ip", false, 0, 64);
@@ -189,7 +229,7 @@ json TakePayload(const json& event, json* movable) {
 }
 
 std::optional<ValidatedEvent> ValidateAnalytics(EventValidator& v, const json& event,
-                                                json* movable, SystemTime received_at) {
+                                                json* movable, const std::string& received_text) {
     const std::string* user_id = v.String(event, "user_id", "user_id", true, 1, 128);
     if (const std::string* type = v.String(event, "event_type", "event_type", true, 1, 64)) {
         for (const char c : *type) {
@@ -207,13 +247,13 @@ std::optional<ValidatedEvent> ValidateAnalytics(EventValidator& v, const json& e
     const bool take = !v.Failed();
     std::string key = take ? *user_id : std::string();  // before the event holding it is moved
     json payload = TakePayload(event, take ? movable : nullptr);
-    const std::string event_id = v.CommonFields(payload, received_at);
+    const std::string event_id = v.CommonFields(payload, received_text);
     if (v.Failed()) return std::nullopt;
     return ValidatedEvent{event_id, std::move(key), std::move(payload)};
 }
 
 std::optional<ValidatedEvent> ValidateChemical(EventValidator& v, const json& event,
-                                               json* movable, SystemTime received_at) {
+                                               json* movable, const std::string& received_text) {
     const std::string* molecule_id = v.String(event, "molecule_id", "molecule_id", true, 1, 128);
     v.String(event, "researcher", "researcher", true, 1, 128);
     v.String(event, "experiment_id", "experiment_id", false, 1, 128);
@@ -246,7 +286,7 @@ std::optional<ValidatedEvent> ValidateChemical(EventValidator& v, const json& ev
     const bool take = !v.Failed();
     std::string key = take ? *molecule_id : std::string();  // before the event holding it is moved
     json payload = TakePayload(event, take ? movable : nullptr);
-    const std::string event_id = v.CommonFields(payload, received_at);
+    const std::string event_id = v.CommonFields(payload, received_text);
     if (v.Failed()) return std::nullopt;
     return ValidatedEvent{event_id, std::move(key), std::move(payload)};
 }
@@ -364,6 +404,7 @@ ValidationOutcome Validate(EventKind kind, const json& body, json* movable_body,
         items.push_back(&body);
     }
     outcome.events.reserve(items.size());
+    const std::string received_text = FormatRfc3339(received_at);
     for (size_t i = 0; i < items.size(); ++i) {
         const json& event = *items[i];
         if (!event.is_object()) {
@@ -376,9 +417,10 @@ ValidationOutcome Validate(EventKind kind, const json& body, json* movable_body,
         json* movable = !outcome.errors.empty() ? nullptr
                         : movable_events != nullptr ? &(*movable_events)[i]
                                                     : movable_body;
-        auto validated = kind == EventKind::kAnalytics
-                             ? ValidateAnalytics(validator, event, movable, received_at)
-                             : ValidateChemical(validator, event, movable, received_at);
+        auto validated =
+            kind == EventKind::kAnalytics
+                ? ValidateAnalytics(validator, event, movable, received_text)
+                : ValidateChemical(validator, event, movable, received_text);
         if (validated) outcome.events.push_back(std::move(*validated));
     }
     if (!outcome.errors.empty()) outcome.events.clear();

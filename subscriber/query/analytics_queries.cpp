@@ -20,7 +20,7 @@ constexpr const char* kBucketFormat =
 
 QueryResponse Bad(const ParamError& error) { return {400, ParamErrorJson(error)}; }
 
-std::string Quoted(SystemTime time) { return "\"" + common::FormatRfc3339(time) + "\""; }
+std::string Quoted(SystemTime time) { return std::string("\"") + common::FormatRfc3339(time) + "\""; }
 
 std::string JsonString(const std::string& text) { return nlohmann::json(text).dump(); }
 
@@ -45,7 +45,7 @@ class Args {
 public:
     std::string Add(std::string value) {
         values_.push_back(std::move(value));
-        return "$" + std::to_string(values_.size());
+        return std::string("$") + std::to_string(values_.size());
     }
     pqxx::result Exec(pqxx::transaction_base& txn, const std::string& sql) const {
         return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(values_));
@@ -120,10 +120,16 @@ std::string DimensionCountRows(const std::vector<Piece>& pieces, const std::stri
     return UnionAll(parts, "SELECT NULL::timestamptz AS t, NULL::text AS v, 0::bigint AS n WHERE false");
 }
 
+// Whether a query groups user bitmaps by time (a bucket grid) or only by value.
+enum class ByTime { kYes, kNo };
+
 // Rows (t, v, chunk, bits): bitmaps of the users active per (bucket t, value v) over the
-// pieces. kind "all" has the single value ''. `column` is the raw column of the kind.
+// pieces. kind "all" has the single value ''. `column` is the raw column of the kind. With
+// ByTime::kNo, t is meaningless and raw rows are not split by hour.
 std::string UserBitRows(const std::vector<Piece>& pieces, const std::string& kind,
-                        const std::string& column) {
+                        const std::string& column, ByTime by_time = ByTime::kYes) {
+    const std::string raw_time = by_time == ByTime::kYes ? "date_trunc('hour', event_time, 'UTC')"
+                                                         : "NULL::timestamptz";
     std::vector<std::string> parts;
     for (const Piece& piece : pieces) {
         if (piece.grain == Grain::kRaw) {
@@ -132,7 +138,7 @@ std::string UserBitRows(const std::vector<Piece>& pieces, const std::string& kin
             parts.push_back(
                 "SELECT t, v, user_no / 8192 AS chunk, "
                 "bit_or(set_bit(B'0'::bit(8192), user_no % 8192, 1)) AS bits FROM (SELECT "
-                "DISTINCT date_trunc('hour', event_time, 'UTC') AS t, " + value +
+                "DISTINCT " + raw_time + " AS t, " + value +
                 " AS v, user_no FROM user_analytics_events WHERE tenant_id = 'default'" +
                 RangeSql("event_time", piece) + " AND user_no IS NOT NULL" + not_null +
                 ") r GROUP BY 1, 2, 3");
@@ -349,7 +355,7 @@ QueryResponse AnalyticsQueries::EventTypes(const ParamMap& params) {
     const std::string sql =
         "WITH c AS (SELECT v, sum(n) AS n FROM (" + EventCountRows(count_pieces, "") +
         ") p GROUP BY 1), u AS (" +
-        UniqueUsersByValue(UserBitRows(user_pieces, "event_type", "event_type")) +
+        UniqueUsersByValue(UserBitRows(user_pieces, "event_type", "event_type", ByTime::kNo)) +
         "), r AS (SELECT json_build_object('event_type', c.v, 'count', c.n, 'unique_users', "
         "COALESCE(u.users, 0))::text AS json, c.n, c.v FROM c LEFT JOIN u USING (v)) "
         "SELECT json, n, v FROM r" + RankPageSql(page, args);
@@ -403,14 +409,14 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
     const auto count_pieces = SplitRange(range.from, range.to, {Grain::kDay, Grain::kHour});
     Args args;
     const std::string sql =
-        "WITH u AS (" + UniqueUsersByValue(UserBitRows(value_pieces, dimension, dimension)) +
+        "WITH u AS (" + UniqueUsersByValue(UserBitRows(value_pieces, dimension, dimension, ByTime::kNo)) +
         "), c AS (SELECT v, sum(n) AS n FROM (" + DimensionCountRows(count_pieces, dimension) +
         ") p GROUP BY 1), r AS (SELECT json_build_object('value', u.v, 'users', u.users, "
         "'events', COALESCE(c.n, 0))::text AS json, u.users AS n, u.v FROM u LEFT JOIN c "
         "USING (v)) SELECT json, n, v FROM r" + RankPageSql(page, args);
     const std::string total_sql =
         "SELECT COALESCE(sum(users), 0)::text FROM (" +
-        UniqueUsersByValue(UserBitRows(all_pieces, "all", "")) + ") t";
+        UniqueUsersByValue(UserBitRows(all_pieces, "all", "", ByTime::kNo)) + ") t";
     std::string total;
     const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) {
         total = txn.exec(total_sql)[0][0].c_str();
@@ -516,13 +522,14 @@ QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
 
     WithReadTxn(pool_, [&](pqxx::read_transaction& txn) {
         // One index scan per step type, each already in (user, time) order, merged by the
-        // planner (Merge Append) instead of sorting the events.
+        // planner (Merge Append) instead of sorting the events. Step types are validated
+        // ([A-Za-z0-9_.:-] only), so they are safe as literals.
         std::string sql;
         for (size_t k = 0; k < types.size(); ++k) {
             if (!sql.empty()) sql += " UNION ALL ";
-            sql += "(SELECT user_no, " + std::to_string(k) +
+            sql += std::string("(SELECT user_no, ") + std::to_string(k) +
                    " AS k, event_time FROM user_analytics_events WHERE tenant_id = 'default' AND "
-                   "event_type = " + txn.quote(types[k]) + " AND user_no IS NOT NULL AND "
+                   "event_type = '" + types[k] + "' AND user_no IS NOT NULL AND "
                    "event_time >= " + SqlTime(range.from) + " AND event_time < " +
                    SqlTime(range.to) + " ORDER BY user_no, event_time)";
         }

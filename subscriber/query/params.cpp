@@ -369,7 +369,7 @@ std::vector<Piece> SplitRange(SystemTime from, SystemTime to, std::initializer_l
 }
 
 std::string SqlTime(SystemTime time) {
-    return "'" + common::FormatRfc3339(time) + "'::timestamptz";
+    return std::string("'") + common::FormatRfc3339(time) + "'::timestamptz";
 }
 
 std::string Base64UrlEncode(std::string_view bytes) {

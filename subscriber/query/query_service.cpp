@@ -104,7 +104,7 @@ QueryResponse ListPage(DbPool& pool, const std::string& table, const char* alias
         body += "],\"next_cursor\":";
         if (rows.size() > static_cast<size_t>(page.limit)) {
             const auto& last = rows[shown - 1];
-            body += "\"" + EncodeCursor({last[1].as<int64_t>(), last[2].as<int64_t>()}) + "\"";
+            body += std::string("\"") + EncodeCursor({last[1].as<int64_t>(), last[2].as<int64_t>()}) + "\"";
         } else {
             body += "null";
         }

@@ -38,7 +38,7 @@ QueryResponse ResearchQueries::SearchMolecules(const ParamMap& params) {
     std::vector<std::string> args;
     const auto arg = [&args](std::string value) {
         args.push_back(std::move(value));
-        return "$" + std::to_string(args.size());
+        return std::string("$") + std::to_string(args.size());
     };
     std::string where;
     for (const auto& [name, condition] :
@@ -134,8 +134,8 @@ QueryResponse ResearchQueries::Summary(const ParamMap& params) {
     if (to) where += " AND event_time < " + SqlTime(*to);
     const std::string sql =
         "SELECT json_build_object('from', " +
-        (from ? "'" + common::FormatRfc3339(*from) + "'" : std::string("NULL")) + ", 'to', " +
-        (to ? "'" + common::FormatRfc3339(*to) + "'" : std::string("NULL")) +
+        (from ? std::string("'") + common::FormatRfc3339(*from) + "'" : std::string("NULL")) + ", 'to', " +
+        (to ? std::string("'") + common::FormatRfc3339(*to) + "'" : std::string("NULL")) +
         ", 'records', count(*), 'by_status', json_build_object("
         "'pending', count(*) FILTER (WHERE enrichment_status = 'pending'), "
         "'llm', count(*) FILTER (WHERE enrichment_status = 'llm'), "

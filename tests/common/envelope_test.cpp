@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <limits>
 #include <string>
 
 namespace tributary::common {
@@ -73,6 +74,13 @@ TEST(Envelope, EncodesTheSameBytesAsDumpingTheEnvelopeAsOneDocument) {
         Envelope envelope = SampleEnvelope(EventKind::kChemical);
         envelope.event_id = id;
         envelope.tenant_id = "t\x1f";
+        envelope.payload["floats"] = json::array({1.5, -0.0, 1e300, 100.0, 3.0e-7});
+        envelope.payload["ints"] = json::array({-42, 0, std::numeric_limits<int64_t>::min(),
+                                                std::numeric_limits<uint64_t>::max()});
+        envelope.payload["text"] = "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \\ \x7f \x1b \t\r\n\b\f";
+        envelope.payload["empty"] = {{"object", json::object()}, {"array", json::array()},
+                                     {"null", nullptr}, {"yes", true}, {"no", false}};
+        envelope.payload["key \"with\" escapes\n"] = "v";
         const json whole = {{"event_id", envelope.event_id},
                             {"type", "chemical_research"},
                             {"schema_version", envelope.schema_version},
@@ -81,6 +89,15 @@ TEST(Envelope, EncodesTheSameBytesAsDumpingTheEnvelopeAsOneDocument) {
                             {"payload", envelope.payload}};
         EXPECT_EQ(EncodeEnvelope(envelope), whole.dump()) << id;
     }
+}
+
+TEST(Envelope, RefusesInvalidUtf8LikeTheJsonLibrary) {
+    Envelope envelope = SampleEnvelope(EventKind::kAnalytics);
+    envelope.payload["bad"] = "\xc3\x28";
+    EXPECT_THROW(EncodeEnvelope(envelope), nlohmann::json::type_error);
+    envelope = SampleEnvelope(EventKind::kAnalytics);
+    envelope.event_id = "\xed\xa0\x80";  // a UTF-16 surrogate encoded as UTF-8
+    EXPECT_THROW(EncodeEnvelope(envelope), nlohmann::json::type_error);
 }
 
 TEST(Envelope, DecodesAnEnvelopeWithoutTenantAsTheDefaultTenant) {

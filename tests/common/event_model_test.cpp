@@ -473,6 +473,52 @@ TEST(BatchValidation, AcceptsExactlyTheBatchLimitAndRejectsOneMore) {
     EXPECT_THAT(outcome.errors[0].reason, HasSubstr("3"));
 }
 
+// The publisher hands its parsed body over (rvalue overload): the outcome must be exactly the
+// one the copying overload gives, for accepted and for rejected requests.
+TEST(BatchValidation, GivesTheSameOutcomeWhenTheBodyIsHandedOver) {
+    json bad_timestamp = ValidAnalytics();
+    bad_timestamp["timestamp"] = "yesterday";
+    json no_user = ValidAnalytics();
+    no_user.erase("user_id");
+    no_user["timestamp"] = "not a time";
+    json with_metadata = ValidAnalytics();
+    with_metadata["metadata"] = {{"page", "/x"}, {"n", 1.5}, {"tags", json::array({"a", "b"})}};
+    with_metadata["event_id"] = "e-42";
+    const std::vector<json> bodies = {
+        ValidAnalytics(),
+        with_metadata,
+        {{"events", json::array({ValidAnalytics(), with_metadata, ValidAnalytics()})}},
+        {{"events", json::array({ValidAnalytics(), bad_timestamp, no_user, with_metadata})}},
+        no_user,
+    };
+    for (const json& body : bodies) {
+        const auto copied = ValidateRequest(EventKind::kAnalytics, body, Received());
+        json handed_over = body;
+        const auto moved = ValidateRequest(EventKind::kAnalytics, std::move(handed_over), Received());
+        EXPECT_EQ(Describe(moved), Describe(copied)) << body.dump();
+        ASSERT_EQ(moved.events.size(), copied.events.size()) << body.dump();
+        for (size_t i = 0; i < moved.events.size(); ++i) {
+            EXPECT_EQ(moved.events[i].key, copied.events[i].key);
+            // Assigned UUIDs differ between the two calls; given ids must not.
+            json moved_payload = moved.events[i].payload;
+            json copied_payload = copied.events[i].payload;
+            if (copied.events[i].event_id == "e-42") {
+                EXPECT_EQ(moved.events[i].event_id, "e-42");
+            } else {
+                EXPECT_EQ(moved_payload["event_id"], moved.events[i].event_id);
+                moved_payload.erase("event_id");
+                copied_payload.erase("event_id");
+            }
+            EXPECT_EQ(moved_payload, copied_payload);
+        }
+    }
+    const auto chemical = ValidateRequest(EventKind::kChemical, ValidChemical(), Received());
+    const auto chemical_moved = ValidateRequest(EventKind::kChemical, json(ValidChemical()), Received());
+    ASSERT_THAT(chemical_moved.events, SizeIs(1));
+    EXPECT_EQ(chemical_moved.events[0].key, chemical.events[0].key);
+    EXPECT_EQ(chemical_moved.events[0].payload["data"], chemical.events[0].payload["data"]);
+}
+
 TEST(BatchValidation, RejectsABatchOverTheDefaultLimitOf1000) {
     json batch = {{"events", json::array()}};
     for (int i = 0; i < 1001; ++i) batch["events"].push_back(ValidAnalytics());

@@ -106,7 +106,9 @@ TEST(SplitRange, CoversTheRangeExactlyWithAlignedRollupPieces) {
             EXPECT_EQ(pieces.back().to, to);
             for (size_t k = 0; k < pieces.size(); ++k) {
                 EXPECT_LT(pieces[k].from, pieces[k].to);
-                if (k > 0) EXPECT_EQ(pieces[k - 1].to, pieces[k].from);
+                if (k > 0) {
+                    EXPECT_EQ(pieces[k - 1].to, pieces[k].from);
+                }
                 const Grain g = pieces[k].grain;
                 if (g == Grain::kRaw) continue;
                 EXPECT_NE(std::find(grains.begin(), grains.end(), g), grains.end());
@@ -135,7 +137,7 @@ TEST(Cursors, RoundTripAndRejectForgeries) {
         EXPECT_FALSE(DecodeTimeCursor(bad)) << bad;
         EXPECT_FALSE(DecodeRankCursor(bad)) << bad;
     }
-    for (const std::string bytes : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff", 2)}) {
+    for (const std::string& bytes : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff", 2)}) {
         EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(bytes)), bytes);
     }
 }
