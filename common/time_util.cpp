@@ -38,7 +38,8 @@ std::string FormatRfc3339(SystemTime time) {
     const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(in_day - hours);
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(in_day - hours - minutes);
     const auto micros = (in_day - hours - minutes - seconds).count();
-    char buffer[40];
+    // Sized for the widest values the types allow, so GCC can prove nothing is truncated.
+    char buffer[96];
     std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02uT%02ld:%02ld:%02ld.%06ldZ",
                   static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                   static_cast<unsigned>(ymd.day()), static_cast<long>(hours.count()),
