@@ -42,7 +42,8 @@ def main():
     directory, output = sys.argv[1], sys.argv[2]
     machine = load(directory, "machine") or {}
     scenarios = {}
-    for name in ("raw-producer", "raw-copy", "single", "batch", "subscriber", "e2e", "research"):
+    for name in ("raw-producer", "raw-copy", "single", "batch", "subscriber", "e2e", "e2e-sustainable",
+                 "research"):
         data = load(directory, name)
         if data is not None:
             scenarios[name] = data
@@ -90,18 +91,24 @@ def main():
         rate = sub["rows_per_s"]
         row("subscriber", "rows/s stored (draining a backlog)", rate, ceiling=copy_ceiling,
             share_target=TARGET_SUBSCRIBER_SHARE)
-    e2e = scenarios.get("e2e")
-    if e2e:
+    for name in ("e2e", "e2e-sustainable"):
+        e2e = scenarios.get(name)
+        if not e2e:
+            continue
         rate = e2e["landed_per_s"]
-        row("e2e", f"events/s landed (offered {e2e['offered_per_s']:,.0f}/s, {e2e['duration_s']:.0f} s)",
-            rate, ceiling=copy_ceiling, target=TARGET_E2E_EVENTS, met=rate >= TARGET_E2E_EVENTS * 0.98)
-        vis = (e2e.get("loadgen", {}).get("visible") or {}).get("latency_ms")
-        if vis:
-            row("e2e", "send→row visible p50 / p99 ms (polled)", f"{vis['p50']:.0f} / {vis['p99']:.0f}",
-                target=f"p99 ≤ {TARGET_E2E_P99_MS} ms", met=vis["p99"] <= TARGET_E2E_P99_MS)
+        at_target = name == "e2e"
+        row(name, f"events/s landed (offered {e2e['offered_per_s']:,.0f}/s, {e2e['duration_s']:.0f} s)",
+            rate, ceiling=copy_ceiling, target=TARGET_E2E_EVENTS if at_target else None,
+            met=rate >= TARGET_E2E_EVENTS * 0.98 if at_target else None)
+        vis = (e2e.get("loadgen", {}).get("visible") or {})
+        if vis.get("latency_ms") and vis.get("samples_seen"):
+            p = vis["latency_ms"]
+            missing = f", {vis['samples_missing']} samples not landed" if vis.get("samples_missing") else ""
+            row(name, f"send→row visible p50 / p99 ms (polled{missing})", f"{p['p50']:.0f} / {p['p99']:.0f}",
+                target=f"p99 ≤ {TARGET_E2E_P99_MS} ms", met=p["p99"] <= TARGET_E2E_P99_MS and not missing)
         sql = e2e.get("stored_latency_ms")
-        if sql:
-            row("e2e", "send→stored_at p50 / p99 ms (SQL, all rows)", f"{sql['p50']:.0f} / {sql['p99']:.0f}")
+        if sql and sql.get("p50") is not None:
+            row(name, "send→stored_at p50 / p99 ms (SQL, all rows)", f"{sql['p50']:.0f} / {sql['p99']:.0f}")
     research = scenarios.get("research")
     if research:
         rate = research["rows_per_s"]
