@@ -29,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -334,6 +335,11 @@ class RawLoop {
 public:
     RawLoop(Shared& shared, int first_global, int count) : shared_(shared) {
         epoll_ = epoll_create1(0);
+        timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kTimerTag;
+        epoll_ctl(epoll_, EPOLL_CTL_ADD, timer_, &ev);
         for (int i = 0; i < count; ++i) {
             Connection c;
             c.global_index = first_global + i;
@@ -344,6 +350,7 @@ public:
         for (auto& c : connections_) {
             if (c.fd >= 0) close(c.fd);
         }
+        close(timer_);
         close(epoll_);
     }
 
@@ -382,12 +389,16 @@ public:
                                   [](const Connection& c) { return c.busy; }));
                 break;
             }
-            int timeout_ms = 100;
-            if (next_due != INT64_MAX) {
-                timeout_ms = static_cast<int>(std::clamp<int64_t>((next_due - now) / 1'000'000, 0, 100));
-            }
-            const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout_ms);
+            // Sleep until the next scheduled send with nanosecond precision (a timerfd): a
+            // millisecond epoll timeout would either busy-spin or send up to 1 ms late.
+            if (next_due != INT64_MAX) ArmTimer(next_due);
+            const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 100);
             for (int e = 0; e < n; ++e) {
+                if (events[e].data.u64 == kTimerTag) {
+                    uint64_t expirations = 0;
+                    if (read(timer_, &expirations, sizeof(expirations)) > 0) armed_ns_ = -1;
+                    continue;
+                }
                 const size_t i = events[e].data.u64;
                 if (events[e].events & EPOLLOUT) Flush(i);
                 if (events[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) Read(i);
@@ -397,6 +408,18 @@ public:
     }
 
 private:
+    static constexpr uint64_t kTimerTag = UINT64_MAX;
+
+    // Arms the timer at an absolute steady-clock time (steady_clock is CLOCK_MONOTONIC).
+    void ArmTimer(int64_t at_ns) {
+        if (at_ns == armed_ns_) return;
+        itimerspec spec{};
+        spec.it_value.tv_sec = at_ns / 1'000'000'000;
+        spec.it_value.tv_nsec = at_ns % 1'000'000'000;
+        timerfd_settime(timer_, TFD_TIMER_ABSTIME, &spec, nullptr);
+        armed_ns_ = at_ns;
+    }
+
     int64_t DueTime(const Connection& c) const {
         const Options& o = *shared_.options;
         if (o.rate <= 0) return shared_.start_ns;  // closed loop: always due
@@ -509,6 +532,8 @@ private:
 
     Shared& shared_;
     int epoll_;
+    int timer_;
+    int64_t armed_ns_ = -1;
     std::vector<Connection> connections_;
     ThreadStats stats_;
 };
