@@ -49,7 +49,8 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
     server.set_tcp_nodelay(true);
     server.set_payload_max_length(options.max_body_bytes);
     server.set_keep_alive_max_count(options.keep_alive_max_count);
-    server.set_keep_alive_timeout(30);
+    // An idle keep-alive connection holds a pool thread; release it after 5 s.
+    server.set_keep_alive_timeout(5);
     server.set_read_timeout(30, 0);
     server.set_write_timeout(30, 0);
     Counter& requests_413 = metrics.GetCounter(

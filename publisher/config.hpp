@@ -13,7 +13,7 @@ namespace tributary::publisher {
 struct PublisherConfig {
     std::string host = "0.0.0.0";
     int port = 8000;
-    int http_threads = 64;  // one per keep-alive connection being served
+    int http_threads = 256;  // one per open keep-alive connection: more connections wait
     size_t max_body_bytes = 8 * 1024 * 1024;
     std::chrono::milliseconds delivery_timeout{10000};
     std::chrono::milliseconds linger{5};

@@ -126,8 +126,9 @@ TEST_F(EnrichmentTest, DuringAnLlmOutageEveryRecordIsStoredAsFallbackAndUpgraded
 }
 
 TEST_F(EnrichmentTest, MalformedOrTruncatedOutputIsNeverStoredAsLlmAndEndsFailedWithADeadLetter) {
+    // Independent draws: every answer is truncated, half of them also malformed.
     env_["MOCK_LLM_MALFORMED_RATE"] = "0.5";
-    env_["MOCK_LLM_TRUNCATED_RATE"] = "0.5";
+    env_["MOCK_LLM_TRUNCATED_RATE"] = "1.0";
     env_["ENRICHMENT_MAX_RETRIES"] = "2";
     StartAll();
     const int64_t dlq_before = TopicEndOffsets(Infra::Get().kafka, TopicPrefix(env_) + "research.records.dlq");
