@@ -144,7 +144,7 @@ fi
 
 if ((asan)); then
     if step "build build/asan (ASan+UBSan)" configure_and_build "$ASAN_DIR" \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIBUTARY_SANITIZE=ON; then
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIBUTARY_SANITIZE=ON -DTRIBUTARY_BUILD_BENCH=OFF; then
         step "ctest build/asan -L unit" run_ctest "$ASAN_DIR" -L unit --no-tests=error || true
         if [[ "$mode" == all ]] && has_tests "$ASAN_DIR" asan; then
             step "ctest build/asan -L asan" run_ctest "$ASAN_DIR" -L asan -LE unit || true
