@@ -480,7 +480,9 @@ int FunnelCounter::Depth(const std::vector<Event>& events) const {
         const int64_t t = events[i].time_us;
         std::fill(group_counts.begin(), group_counts.end(), 0);
         while (i < events.size() && events[i].time_us == t) {
-            ++group_counts[static_cast<size_t>(events[i].type)];
+            // Events of a type that is no step of the funnel cannot advance a chain.
+            const int type = events[i].type;
+            if (type >= 0 && type < type_count_) ++group_counts[static_cast<size_t>(type)];
             ++i;
         }
         next = best;
