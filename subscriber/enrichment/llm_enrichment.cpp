@@ -137,15 +137,19 @@ std::string LlmEnrichment::CacheKey(const std::string& prefix, const llm::Enrich
     return prefix + ":llm-cache:" + std::string(llm::kPromptVersion) + ":" + Sha256Hex(identity);
 }
 
+redis::RedisClient& LlmEnrichment::SharedRedisLocked() {
+    if (!shared_redis_) shared_redis_ = std::make_unique<redis::RedisClient>(redis_endpoint_, 1000ms);
+    return *shared_redis_;
+}
+
 std::optional<std::vector<std::optional<std::string>>> LlmEnrichment::CacheGet(
     const std::vector<std::string>& keys) {
     if (keys.empty()) return std::vector<std::optional<std::string>>{};
     std::lock_guard lock(shared_redis_mutex_);
     try {
-        if (!shared_redis_) shared_redis_ = std::make_unique<redis::RedisClient>(redis_endpoint_, 1000ms);
         std::vector<std::string> command = {"MGET"};
         command.insert(command.end(), keys.begin(), keys.end());
-        const redis::Reply reply = shared_redis_->Command(command);
+        const redis::Reply reply = SharedRedisLocked().Command(command);
         std::vector<std::optional<std::string>> values;
         for (const auto& element : reply.elements) {
             values.push_back(element.IsNil() ? std::nullopt : std::optional<std::string>(element.text));
@@ -163,8 +167,7 @@ void LlmEnrichment::CachePut(const std::string& key, const std::string& value) {
     if (config_.cache_ttl.count() == 0) return;
     std::lock_guard lock(shared_redis_mutex_);
     try {
-        if (!shared_redis_) shared_redis_ = std::make_unique<redis::RedisClient>(redis_endpoint_, 1000ms);
-        shared_redis_->Command({"SET", key, value, "EX", std::to_string(config_.cache_ttl.count())});
+        SharedRedisLocked().Command({"SET", key, value, "EX", std::to_string(config_.cache_ttl.count())});
     } catch (const redis::RedisError& e) {
         Log()->debug("LLM cache write failed: {}", e.what());
     }
@@ -210,7 +213,7 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
                     const json provenance = ProvenanceJson(outcome->provenance, "llm");
                     row.llm_properties = outcome->properties.dump();
                     row.enrichment_status = EnrichmentStatus::kLlm;
-                    row.enrichment_provenance = json(provenance).dump();
+                    row.enrichment_provenance = provenance.dump();
                     row.enriched_at = now_text;
                     row.processing_status = "completed";
                     CachePut(keys[i], json{{"properties", outcome->properties}, {"provenance", provenance}}.dump());
@@ -246,8 +249,7 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
 void LlmEnrichment::AfterStore(std::span<const ChemicalRow> rows) {
     std::lock_guard lock(shared_redis_mutex_);
     try {
-        if (!shared_redis_) shared_redis_ = std::make_unique<redis::RedisClient>(redis_endpoint_, 1000ms);
-        redis::RetryQueue queue(*shared_redis_, config_.redis_prefix + ":enrich");
+        redis::RetryQueue queue(SharedRedisLocked(), config_.redis_prefix + ":enrich");
         for (const auto& row : rows) {
             if (row.processing_status != "retry_scheduled") continue;
             const auto due = row.next_attempt_at ? common::ParseRfc3339(*row.next_attempt_at) : std::nullopt;

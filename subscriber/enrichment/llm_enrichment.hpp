@@ -55,6 +55,8 @@ private:
     // Redis access for the worker-facing paths, shared under a mutex.
     std::optional<std::vector<std::optional<std::string>>> CacheGet(const std::vector<std::string>& keys);
     void CachePut(const std::string& key, const std::string& value);
+    // The connection shared by the worker-facing paths; call with shared_redis_mutex_ held.
+    redis::RedisClient& SharedRedisLocked();
 
     const SubscriberConfig& config_;
     redis::RedisEndpoint redis_endpoint_;

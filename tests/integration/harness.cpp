@@ -223,19 +223,13 @@ PrivateServer::~PrivateServer() {
 }
 
 void PrivateServer::Start() {
-    const std::string output = Run(Infra::Get().root + "/infra/" + kind_ + ".sh start --dir " + dir_);
-    const auto eq = output.rfind('=');
+    // The scripts print KEY=value as their last line (logs go to stderr, merged by Run).
+    std::string output = Run(Infra::Get().root + "/infra/" + kind_ + ".sh start --dir " + dir_);
+    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+    const std::string line = output.substr(output.rfind('\n') + 1);
+    const auto eq = line.find('=');
     if (eq == std::string::npos) throw std::runtime_error("no endpoint from " + kind_ + ": " + output);
-    std::string value = output.substr(eq + 1);
-    // The endpoint is the value of the last KEY=value line.
-    const auto line_start = output.rfind('\n', eq);
-    value = output.substr(eq + 1);
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-    (void)line_start;
-    if (kind_ == "postgres") {
-        // DATABASE_URL's value itself contains no '='; the rfind above found the key's '='.
-    }
-    endpoint_ = value;
+    endpoint_ = line.substr(eq + 1);
 }
 
 void PrivateServer::Stop() { Run(Infra::Get().root + "/infra/" + kind_ + ".sh stop --dir " + dir_); }
