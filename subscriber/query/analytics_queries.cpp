@@ -1,13 +1,17 @@
 #include "subscriber/query/analytics_queries.hpp"
 
+#include "subscriber/query/day_segment.hpp"
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <variant>
@@ -263,31 +267,145 @@ int64_t ParseInt64(const char* text) {
     return value;
 }
 
-// "2026-03-01 00:17:23.123456+00" (PostgreSQL's ISO output in UTC) as microseconds since
-// the epoch.
-std::optional<int64_t> ParseIsoUtcMicros(const char* text) {
-    const std::string_view s(text);
-    if (s.size() < 22 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' ||
-        s[16] != ':' || s.substr(s.size() - 3) != "+00") {
-        return std::nullopt;
+// A set of user numbers as a bitmap, filled from segments (Add) and from the rollups' bit(8192)
+// chunks as PostgreSQL prints them (AddChunk: character i is user chunk * 8192 + i).
+class UserSet {
+public:
+    void Add(uint32_t user) {
+        const size_t word = user / 64;
+        if (word >= words_.size()) words_.resize(word + 1);
+        words_[word] |= uint64_t{1} << (user % 64);
     }
-    const auto number = [&s](size_t at, size_t length) {
-        int value = 0;
-        for (size_t i = at; i < at + length; ++i) value = value * 10 + (s[i] - '0');
-        return value;
-    };
-    int64_t micros = 0;
-    if (s[19] == '.') {
-        const size_t digits = s.size() - 3 - 20;
-        micros = number(20, digits);
-        for (size_t i = digits; i < 6; ++i) micros *= 10;
+    void AddChunk(int64_t chunk, std::string_view bits) {
+        if (chunk < 0 || bits.size() != 8192) throw std::runtime_error("unexpected user bitmap");
+        const size_t first = static_cast<size_t>(chunk) * 8192 / 64;
+        if (first + 128 > words_.size()) words_.resize(first + 128);
+        for (size_t i = 0; i < bits.size(); ++i) {
+            if (bits[i] == '1') words_[first + i / 64] |= uint64_t{1} << (i % 64);
+        }
     }
-    const std::chrono::year_month_day ymd{std::chrono::year(number(0, 4)),
-                                          std::chrono::month(static_cast<unsigned>(number(5, 2))),
-                                          std::chrono::day(static_cast<unsigned>(number(8, 2)))};
-    const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
-    const int64_t seconds = days * 86400 + number(11, 2) * 3600 + number(14, 2) * 60 + number(17, 2);
-    return seconds * 1000000 + micros;
+    int64_t Count() const {
+        int64_t n = 0;
+        for (const uint64_t word : words_) n += std::popcount(word);
+        return n;
+    }
+
+private:
+    std::vector<uint64_t> words_;
+};
+
+// Runs `body(txn)` in a read-only REPEATABLE READ transaction: every statement sees the same
+// snapshot, so a segment found current is read as it was found.
+template <typename Body>
+auto WithSnapshotTxn(DbPool& pool, Body&& body) {
+    auto lease = pool.Acquire();
+    try {
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(*lease);
+        txn.exec("SET LOCAL max_parallel_workers_per_gather = 0");
+        return body(txn);
+    } catch (...) {
+        lease.Discard();
+        throw;
+    }
+}
+
+// Start times of the days in [floor_day(range.from), range.to) whose segment is current: it
+// covers as many rows as the day's rollup total, which the insert transaction maintains.
+std::set<SystemTime> CurrentSegmentDays(pqxx::transaction_base& txn, const TimeRange& range) {
+    const auto rows = txn.exec(
+        "SELECT extract(epoch FROM s.day)::bigint FROM analytics_day_segments s WHERE s.tenant_id "
+        "= 'default' AND s.day >= " + SqlTime(FloorTo(range.from, Interval::kDay)) +
+        " AND s.day < " + SqlTime(range.to) + " AND s.format = " + std::to_string(kSegmentFormat) +
+        " AND s.events = (SELECT sum(c.n) FROM analytics_event_counts c WHERE c.tenant_id = "
+        "s.tenant_id AND c.grain = 'd' AND c.bucket = s.day)");
+    std::set<SystemTime> days;
+    for (const auto& row : rows) {
+        days.insert(SystemTime(std::chrono::seconds(row[0].as<int64_t>())));
+    }
+    return days;
+}
+
+struct LoadedSegment {
+    SegmentDictionary dictionary;
+    std::string timeline;
+    std::string dimensions;
+};
+
+// The segment of `day` (known to exist in the transaction's snapshot).
+LoadedSegment LoadSegment(pqxx::transaction_base& txn, SystemTime day, bool with_dimensions) {
+    const auto rows = txn.exec(std::string("SELECT dictionary, timeline, ") +
+                               (with_dimensions ? "dimensions" : "NULL") +
+                               " FROM analytics_day_segments WHERE tenant_id = 'default' AND day = " +
+                               SqlTime(day));
+    if (rows.size() != 1) throw std::runtime_error("day segment vanished from its snapshot");
+    LoadedSegment segment;
+    auto dictionary = SegmentDictionary::FromJson(rows[0][0].c_str());
+    auto timeline = DecodeByteaHex(std::string_view(rows[0][1].c_str(), rows[0][1].size()));
+    if (!dictionary || !timeline) throw std::runtime_error("corrupt day segment");
+    segment.dictionary = std::move(*dictionary);
+    segment.timeline = std::move(*timeline);
+    if (with_dimensions) {
+        auto dimensions = DecodeByteaHex(std::string_view(rows[0][2].c_str(), rows[0][2].size()));
+        if (!dimensions) throw std::runtime_error("corrupt day segment");
+        segment.dimensions = std::move(*dimensions);
+    }
+    return segment;
+}
+
+int64_t Micros(SystemTime time) { return time.time_since_epoch().count(); }
+
+// Feeds the events of the step `types` in [from, to) (inside `day`) from the day's segment.
+void FeedSegmentFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::string>& types,
+                             SystemTime day, SystemTime from, SystemTime to,
+                             FunnelAggregator& funnel) {
+    const LoadedSegment segment = LoadSegment(txn, day, false);
+    std::vector<int> step_of_code(segment.dictionary.event_types.size(), -1);
+    for (size_t code = 0; code < step_of_code.size(); ++code) {
+        const auto it = std::find(types.begin(), types.end(), segment.dictionary.event_types[code]);
+        if (it != types.end()) step_of_code[code] = static_cast<int>(it - types.begin());
+    }
+    const int64_t from_us = Micros(from);
+    const int64_t to_us = Micros(to);
+    TimelineReader reader(segment.timeline, Micros(day), step_of_code.size());
+    uint32_t user = 0;
+    int64_t time_us = 0;
+    uint32_t code = 0;
+    while (!reader.Done()) {
+        reader.Next(user, time_us, code);
+        const int step = step_of_code[code];
+        if (step >= 0 && time_us >= from_us && time_us < to_us) funnel.Add(user, time_us, step);
+    }
+    funnel.EndSource();
+}
+
+// Feeds the events of the step `types` in [from, to) from the raw rows.
+void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::string>& types,
+                         SystemTime from, SystemTime to, FunnelAggregator& funnel) {
+    // One index scan per step type, each already in (user, time) order, merged by the planner
+    // (Merge Append) instead of sorting the events. Step types are validated
+    // ([A-Za-z0-9_.:-] only), so they are safe as literals.
+    std::string sql;
+    for (size_t k = 0; k < types.size(); ++k) {
+        if (!sql.empty()) sql += " UNION ALL ";
+        sql += std::string("(SELECT user_no, ") + std::to_string(k) +
+               " AS k, event_time FROM user_analytics_events WHERE tenant_id = 'default' AND "
+               "event_type = '" + types[k] + "' AND user_no IS NOT NULL AND event_time >= " +
+               SqlTime(from) + " AND event_time < " + SqlTime(to) + " ORDER BY user_no, event_time)";
+    }
+    txn.exec("DECLARE funnel_events NO SCROLL CURSOR FOR SELECT user_no, k, event_time FROM (" +
+             sql + ") e ORDER BY user_no, event_time");
+    while (true) {
+        const auto rows = txn.exec("FETCH FORWARD 50000 FROM funnel_events");
+        if (rows.empty()) break;
+        for (const auto& row : rows) {
+            const auto time_us = ParsePgUtcMicros(row[2].c_str());
+            if (!time_us) throw std::runtime_error(std::string("unexpected time ") + row[2].c_str());
+            funnel.Add(static_cast<uint32_t>(ParseInt64(row[0].c_str())), *time_us,
+                       static_cast<int>(ParseInt64(row[1].c_str())));
+        }
+    }
+    txn.exec("CLOSE funnel_events");
+    funnel.EndSource();
 }
 
 }  // namespace
@@ -402,28 +520,112 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
     }
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
     if (auto e = ParseRankPage(params, 100, page)) return Bad(*e);
-    // Per-value user bitmaps exist per day only: the partial days at the edges come from raw
-    // rows.
-    const auto value_pieces = SplitRange(range.from, range.to, {Grain::kDay});
+    // Per-value user bitmaps exist per day only. The partial days at the edges are read from
+    // their day segments when current, else from raw rows; the union and the ranking are done
+    // here.
+    // Whole days, and the rest cut at midnight (a range within two days is one raw piece).
+    std::vector<Piece> day_pieces;
+    for (const Piece& piece : SplitRange(range.from, range.to, {Grain::kDay})) {
+        if (piece.grain != Grain::kRaw) {
+            day_pieces.push_back(piece);
+            continue;
+        }
+        for (SystemTime at = piece.from; at < piece.to;) {
+            const SystemTime end = std::min(piece.to, NextBucket(FloorTo(at, Interval::kDay), Interval::kDay));
+            day_pieces.push_back({Grain::kRaw, at, end});
+            at = end;
+        }
+    }
     const auto all_pieces = SplitRange(range.from, range.to, {Grain::kDay, Grain::kHour});
     const auto count_pieces = SplitRange(range.from, range.to, {Grain::kDay, Grain::kHour});
-    Args args;
-    const std::string sql =
-        "WITH u AS (" + UniqueUsersByValue(UserBitRows(value_pieces, dimension, dimension, ByTime::kNo)) +
-        "), c AS (SELECT v, sum(n) AS n FROM (" + DimensionCountRows(count_pieces, dimension) +
-        ") p GROUP BY 1), r AS (SELECT json_build_object('value', u.v, 'users', u.users, "
-        "'events', COALESCE(c.n, 0))::text AS json, u.users AS n, u.v FROM u LEFT JOIN c "
-        "USING (v)) SELECT json, n, v FROM r" + RankPageSql(page, args);
-    const std::string total_sql =
-        "SELECT COALESCE(sum(users), 0)::text FROM (" +
-        UniqueUsersByValue(UserBitRows(all_pieces, "all", "", ByTime::kNo)) + ") t";
+    const size_t dimension_index = static_cast<size_t>(
+        std::find(kSegmentDimensionNames.begin(), kSegmentDimensionNames.end(), dimension) -
+        kSegmentDimensionNames.begin());
+    std::map<std::string, UserSet> users;  // by value
+    std::map<std::string, int64_t> events;
     std::string total;
-    const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) {
-        total = txn.exec(total_sql)[0][0].c_str();
-        return args.Exec(txn, sql);
+    WithSnapshotTxn(pool_, [&](pqxx::transaction_base& txn) {
+        txn.exec("SET LOCAL TimeZone = 'UTC'");
+        txn.exec("SET LOCAL DateStyle = 'ISO'");
+        const auto segment_days = CurrentSegmentDays(txn, range);
+        std::vector<Piece> sql_pieces;
+        for (const Piece& piece : day_pieces) {
+            const SystemTime day = FloorTo(piece.from, Interval::kDay);
+            if (piece.grain != Grain::kRaw || !segment_days.contains(day)) {
+                sql_pieces.push_back(piece);
+                continue;
+            }
+            const LoadedSegment segment = LoadSegment(txn, day, true);
+            const auto& names = segment.dictionary.dimensions[dimension_index];
+            std::vector<UserSet*> set_of_code(names.size());
+            for (size_t code = 0; code < names.size(); ++code) set_of_code[code] = &users[names[code]];
+            TimelineReader timeline(segment.timeline, Micros(day), segment.dictionary.event_types.size());
+            DimensionReader dimensions(segment.dimensions, segment.dictionary);
+            const int64_t from_us = Micros(piece.from);
+            const int64_t to_us = Micros(piece.to);
+            uint32_t user = 0;
+            int64_t time_us = 0;
+            uint32_t type = 0;
+            std::array<int32_t, kSegmentDimensions> codes{};
+            while (!timeline.Done()) {
+                timeline.Next(user, time_us, type);
+                if (dimensions.Done()) throw std::runtime_error("corrupt day segment");
+                dimensions.Next(codes);
+                const int32_t code = codes[dimension_index];
+                if (code >= 0 && time_us >= from_us && time_us < to_us) {
+                    set_of_code[static_cast<size_t>(code)]->Add(user);
+                }
+            }
+        }
+        for (const auto& row : txn.exec(
+                 "SELECT v, chunk, bit_or(bits)::text FROM (" +
+                 UserBitRows(sql_pieces, dimension, dimension, ByTime::kNo) + ") b GROUP BY 1, 2")) {
+            users[row[0].c_str()].AddChunk(row[1].as<int64_t>(),
+                                           std::string_view(row[2].c_str(), row[2].size()));
+        }
+        for (const auto& row : txn.exec("SELECT v, sum(n)::bigint FROM (" +
+                                        DimensionCountRows(count_pieces, dimension) +
+                                        ") p GROUP BY 1")) {
+            events[row[0].c_str()] = row[1].as<int64_t>();
+        }
+        total = txn.exec("SELECT COALESCE(sum(users), 0)::text FROM (" +
+                         UniqueUsersByValue(UserBitRows(all_pieces, "all", "", ByTime::kNo)) +
+                         ") t")[0][0].c_str();
+        return 0;
     });
-    return {200, "{\"dimension\":\"" + dimension + "\"," + RangeJson(range) +
-                     ",\"total_users\":" + total + "," + RankPageJson(rows, page, "values") + "}"};
+
+    // Ranked by users descending, then value in byte order, as RankPageSql orders.
+    struct Ranked {
+        int64_t users;
+        const std::string* value;
+    };
+    std::vector<Ranked> ranked;
+    for (const auto& [value, set] : users) {
+        const int64_t n = set.Count();
+        if (n == 0) continue;
+        if (page.after && !(n < page.after->count || (n == page.after->count && value > page.after->value))) {
+            continue;
+        }
+        ranked.push_back({n, &value});
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+        return a.users != b.users ? a.users > b.users : *a.value < *b.value;
+    });
+    const size_t shown = std::min(ranked.size(), static_cast<size_t>(page.limit));
+    std::string body = "{\"dimension\":\"" + dimension + "\"," + RangeJson(range) +
+                       ",\"total_users\":" + total + ",\"values\":[";
+    for (size_t i = 0; i < shown; ++i) {
+        if (i > 0) body += ',';
+        const auto found = events.find(*ranked[i].value);
+        body += "{\"value\":" + JsonString(*ranked[i].value) +
+                ",\"users\":" + std::to_string(ranked[i].users) + ",\"events\":" +
+                std::to_string(found == events.end() ? 0 : found->second) + "}";
+    }
+    body += "],\"next_cursor\":";
+    body += ranked.size() > shown
+                ? JsonString(EncodeRankCursor({ranked[shown - 1].users, *ranked[shown - 1].value}))
+                : std::string("null");
+    return {200, body + "}"};
 }
 
 QueryResponse AnalyticsQueries::ActiveUsers(const ParamMap& params) {
@@ -459,48 +661,76 @@ QueryResponse AnalyticsQueries::ActiveUsers(const ParamMap& params) {
 
 FunnelCounter::FunnelCounter(std::vector<int> step_types, int64_t within_us)
     : step_types_(std::move(step_types)), within_us_(within_us) {
+    if (step_types_.size() > static_cast<size_t>(kMaxSteps)) {
+        throw std::invalid_argument("a funnel has at most 10 steps");
+    }
     type_count_ = step_types_.empty() ? 0 : *std::max_element(step_types_.begin(), step_types_.end()) + 1;
+    if (type_count_ > kMaxSteps || (!step_types_.empty() && *std::min_element(step_types_.begin(), step_types_.end()) < 0)) {
+        throw std::invalid_argument("funnel step type indexes must be in [0, 10)");
+    }
+}
+
+void FunnelCounter::Advance(Progress& progress, int64_t t, const std::array<int, kMaxSteps>& counts) const {
+    // Events at the same instant can follow each other in any order, so they are taken as one
+    // group: each chain may use every event of the group once. A later start dominates an
+    // earlier one: same progress, later deadline.
+    const int steps = Steps();
+    if (progress.depth >= steps) return;
+    std::array<int64_t, kMaxSteps + 1> next = progress.best;
+    for (int j = 0; j < steps; ++j) {
+        const int64_t start = j == 0 ? t : progress.best[static_cast<size_t>(j)];
+        if (start == kNone || t - start > within_us_) continue;
+        std::array<int, kMaxSteps> left = counts;
+        int reached = j;
+        while (reached < steps && left[static_cast<size_t>(step_types_[static_cast<size_t>(reached)])] > 0) {
+            --left[static_cast<size_t>(step_types_[static_cast<size_t>(reached)])];
+            ++reached;
+            next[static_cast<size_t>(reached)] = std::max(next[static_cast<size_t>(reached)], start);
+        }
+        progress.depth = std::max(progress.depth, reached);
+    }
+    progress.best = next;
 }
 
 int FunnelCounter::Depth(const std::vector<Event>& events) const {
-    const int steps = static_cast<int>(step_types_.size());
-    constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
-    // best[j]: the latest start (time of its first event) of a chain of distinct events
-    // completing steps 1..j, over the events seen so far. A later start dominates an earlier
-    // one: same progress, later deadline.
-    std::vector<int64_t> best(static_cast<size_t>(steps) + 1, kNone);
-    std::vector<int64_t> next;
-    std::vector<int> group_counts(static_cast<size_t>(type_count_));
-    std::vector<int> left;
-    int depth = 0;
+    Progress progress;
     size_t i = 0;
-    while (i < events.size() && depth < steps) {
-        // Events at the same instant can follow each other in any order, so they are taken as
-        // one group: each chain may use every event of the group once.
+    while (i < events.size() && progress.depth < Steps()) {
         const int64_t t = events[i].time_us;
-        std::fill(group_counts.begin(), group_counts.end(), 0);
+        std::array<int, kMaxSteps> counts{};
         while (i < events.size() && events[i].time_us == t) {
             // Events of a type that is no step of the funnel cannot advance a chain.
             const int type = events[i].type;
-            if (type >= 0 && type < type_count_) ++group_counts[static_cast<size_t>(type)];
+            if (type >= 0 && type < type_count_) ++counts[static_cast<size_t>(type)];
             ++i;
         }
-        next = best;
-        for (int j = 0; j < steps; ++j) {
-            const int64_t start = j == 0 ? t : best[static_cast<size_t>(j)];
-            if (start == kNone || t - start > within_us_) continue;
-            left = group_counts;
-            int reached = j;
-            while (reached < steps && left[static_cast<size_t>(step_types_[static_cast<size_t>(reached)])] > 0) {
-                --left[static_cast<size_t>(step_types_[static_cast<size_t>(reached)])];
-                ++reached;
-                next[static_cast<size_t>(reached)] = std::max(next[static_cast<size_t>(reached)], start);
-            }
-            depth = std::max(depth, reached);
-        }
-        best.swap(next);
+        Advance(progress, t, counts);
     }
-    return depth;
+    return progress.depth;
+}
+
+void FunnelAggregator::Flush() {
+    if (!pending_) return;
+    if (user_ >= progress_.size()) {
+        progress_.resize(std::max<size_t>(user_ + 1, progress_.size() * 3 / 2));
+    }
+    counter_.Advance(progress_[user_], time_, counts_);
+    counts_.fill(0);
+    pending_ = false;
+}
+
+std::vector<int64_t> FunnelAggregator::UsersReaching() {
+    Flush();
+    std::vector<int64_t> reached(static_cast<size_t>(counter_.Steps()) + 1, 0);
+    for (const auto& progress : progress_) ++reached[static_cast<size_t>(progress.depth)];
+    // reached[d]: users whose deepest step is d; users reaching step k: sum over d >= k.
+    std::vector<int64_t> users(static_cast<size_t>(counter_.Steps()), 0);
+    int64_t at_least = 0;
+    for (size_t k = users.size(); k >= 1; --k) {
+        at_least += reached[k];
+        users[k - 1] = at_least;
+    }
+    return users;
 }
 
 QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
@@ -520,59 +750,37 @@ QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
         step_types.push_back(static_cast<int>(it - types.begin()));
     }
     const FunnelCounter counter(step_types, within_s * 1000000);
-    std::vector<int64_t> reached(steps.size() + 1, 0);
+    FunnelAggregator funnel(counter);
 
-    WithReadTxn(pool_, [&](pqxx::read_transaction& txn) {
-        // One index scan per step type, each already in (user, time) order, merged by the
-        // planner (Merge Append) instead of sorting the events. Step types are validated
-        // ([A-Za-z0-9_.:-] only), so they are safe as literals.
-        std::string sql;
-        for (size_t k = 0; k < types.size(); ++k) {
-            if (!sql.empty()) sql += " UNION ALL ";
-            sql += std::string("(SELECT user_no, ") + std::to_string(k) +
-                   " AS k, event_time FROM user_analytics_events WHERE tenant_id = 'default' AND "
-                   "event_type = '" + types[k] + "' AND user_no IS NOT NULL AND "
-                   "event_time >= " + SqlTime(range.from) + " AND event_time < " +
-                   SqlTime(range.to) + " ORDER BY user_no, event_time)";
-        }
+    WithSnapshotTxn(pool_, [&](pqxx::transaction_base& txn) {
         // Times travel as text in UTC, parsed here: exact, and much cheaper for PostgreSQL than
         // extract(epoch ...), which computes in numeric.
         txn.exec("SET LOCAL TimeZone = 'UTC'");
         txn.exec("SET LOCAL DateStyle = 'ISO'");
-        txn.exec("DECLARE funnel_events NO SCROLL CURSOR FOR SELECT user_no, k, event_time FROM (" +
-                 sql + ") e ORDER BY user_no, event_time");
-        std::vector<FunnelCounter::Event> events;
-        int64_t user = -1;
-        const auto flush = [&] {
-            if (!events.empty()) ++reached[static_cast<size_t>(counter.Depth(events))];
-            events.clear();
-        };
-        while (true) {
-            const auto rows = txn.exec("FETCH FORWARD 50000 FROM funnel_events");
-            if (rows.empty()) break;
-            for (const auto& row : rows) {
-                const int64_t row_user = ParseInt64(row[0].c_str());
-                if (row_user != user) {
-                    flush();
-                    user = row_user;
-                }
-                const auto time_us = ParseIsoUtcMicros(row[2].c_str());
-                if (!time_us) throw std::runtime_error(std::string("unexpected time ") + row[2].c_str());
-                events.push_back({*time_us, static_cast<int>(ParseInt64(row[1].c_str()))});
+        // Day by day in time order: days with a current segment are read from it, runs of
+        // other days (today, days with late events) from the raw rows.
+        const auto segment_days = CurrentSegmentDays(txn, range);
+        std::optional<SystemTime> raw_from;
+        for (SystemTime day = FloorTo(range.from, Interval::kDay); day < range.to;
+             day = NextBucket(day, Interval::kDay)) {
+            const SystemTime from = std::max(day, range.from);
+            const SystemTime to = std::min(NextBucket(day, Interval::kDay), range.to);
+            if (!segment_days.contains(day)) {
+                if (!raw_from) raw_from = from;
+                continue;
             }
+            if (raw_from) {
+                FeedRawFunnelEvents(txn, types, *raw_from, from, funnel);
+                raw_from.reset();
+            }
+            FeedSegmentFunnelEvents(txn, types, day, from, to, funnel);
         }
-        flush();
+        if (raw_from) FeedRawFunnelEvents(txn, types, *raw_from, range.to, funnel);
         return 0;
     });
 
-    // reached[d]: users whose deepest step is d; users reaching step k: sum over d >= k.
     nlohmann::json out_steps = nlohmann::json::array();
-    int64_t at_least = 0;
-    std::vector<int64_t> users(steps.size(), 0);
-    for (size_t k = steps.size(); k >= 1; --k) {
-        at_least += reached[k];
-        users[k - 1] = at_least;
-    }
+    const std::vector<int64_t> users = funnel.UsersReaching();
     for (size_t k = 0; k < steps.size(); ++k) {
         nlohmann::json step = {{"step", k + 1}, {"event_type", steps[k]}, {"users", users[k]}};
         const auto rate = [](int64_t part, int64_t whole) {
@@ -670,17 +878,22 @@ QueryResponse AnalyticsQueries::Sessions(const ParamMap& params) {
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
     const std::string where = " WHERE tenant_id = 'default' AND started_at >= " +
                               SqlTime(range.from) + " AND started_at < " + SqlTime(range.to);
+    // date_part returns float8 (extract computes in numeric, several times slower); the median
+    // sorts every session of the range, in memory given enough work_mem.
     const std::string sql =
-        "WITH s AS (SELECT extract(epoch FROM ended_at - started_at)::float8 AS d, events, "
+        "WITH s AS (SELECT date_part('epoch', ended_at - started_at) AS d, events, "
         "true AS by_id FROM analytics_sessions" + where +
-        " UNION ALL SELECT extract(epoch FROM ended_at - started_at)::float8, events, false FROM "
+        " UNION ALL SELECT date_part('epoch', ended_at - started_at), events, false FROM "
         "analytics_gap_sessions" + where +
         ") SELECT json_build_object('sessions', count(*), 'sessions_with_id', count(*) FILTER "
         "(WHERE by_id), 'sessions_by_inactivity', count(*) FILTER (WHERE NOT by_id), 'events', "
         "COALESCE(sum(events), 0), 'median_duration_seconds', percentile_cont(0.5) WITHIN GROUP "
         "(ORDER BY d), 'mean_duration_seconds', avg(d), 'events_per_session', "
         "avg(events)::float8)::text FROM s";
-    const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) { return txn.exec(sql); });
+    const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) {
+        txn.exec("SET LOCAL work_mem = '256MB'");
+        return txn.exec(sql);
+    });
     return {200, "{" + RangeJson(range) + ",\"inactivity_gap_seconds\":1800,\"summary\":" +
                      rows[0][0].c_str() + "}"};
 }

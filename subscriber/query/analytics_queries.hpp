@@ -4,6 +4,11 @@
 #include "subscriber/query/params.hpp"
 #include "subscriber/query/query_service.hpp"
 
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
 namespace tributary::subscriber::query {
 
 // The analytics endpoints (/api/v1/analytics/...): trends, event types, top-N, user
@@ -36,7 +41,11 @@ private:
 // within. Events carry the index of their type in `step_types`.
 class FunnelCounter {
 public:
-    // step_types[i]: the type index of step i (repeats allowed: steps=a,b,a).
+    static constexpr int kMaxSteps = 10;
+    static constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+
+    // step_types[i]: the type index of step i (repeats allowed: steps=a,b,a); at most
+    // kMaxSteps steps, type indexes below kMaxSteps.
     FunnelCounter(std::vector<int> step_types, int64_t within_us);
     // Events of one user, sorted by time; ties in any order.
     struct Event {
@@ -46,10 +55,55 @@ public:
     // Returns how many steps (0..K) the user reached.
     int Depth(const std::vector<Event>& events) const;
 
+    // A user's progress, fed one instant at a time.
+    struct Progress {
+        // best[j]: the latest start (time of its first event) of a chain of distinct events
+        // completing steps 1..j over the events seen so far; kNone when there is none.
+        std::array<int64_t, kMaxSteps + 1> best;
+        int depth = 0;
+        Progress() { best.fill(kNone); }
+    };
+    // Advances `progress` by the events of one instant later than every event fed before:
+    // counts[t] events of type index t.
+    void Advance(Progress& progress, int64_t time_us, const std::array<int, kMaxSteps>& counts) const;
+    int Steps() const { return static_cast<int>(step_types_.size()); }
+    int TypeCount() const { return type_count_; }
+
 private:
     std::vector<int> step_types_;
     int type_count_;
     int64_t within_us_;
+};
+
+// Funnel progress of many users at once. Feed events in order of (user, time) within a
+// source, and sources in time order (each user's events across sources then arrive in time
+// order); call EndSource() after each. Users are dense numbers (user_no).
+class FunnelAggregator {
+public:
+    explicit FunnelAggregator(const FunnelCounter& counter) : counter_(counter) {}
+    // `type`: index of the event's type among the step types (0 <= type < TypeCount()).
+    void Add(uint32_t user, int64_t time_us, int type) {
+        if (user != user_ || time_us != time_) {
+            Flush();
+            user_ = user;
+            time_ = time_us;
+        }
+        ++counts_[static_cast<size_t>(type)];
+        pending_ = true;
+    }
+    void EndSource() { Flush(); }
+    // users[k]: users reaching step k + 1.
+    std::vector<int64_t> UsersReaching();
+
+private:
+    void Flush();
+
+    const FunnelCounter& counter_;
+    std::vector<FunnelCounter::Progress> progress_;  // by user number
+    std::array<int, FunnelCounter::kMaxSteps> counts_{};
+    uint32_t user_ = 0;
+    int64_t time_ = FunnelCounter::kNone;
+    bool pending_ = false;
 };
 
 }  // namespace tributary::subscriber::query

@@ -6,6 +6,7 @@
 #include "common/signals.hpp"
 #include "subscriber/pg/migrations.hpp"
 #include "subscriber/query/query_service.hpp"
+#include "subscriber/query/segment_builder.hpp"
 
 #include <pqxx/pqxx>
 
@@ -26,6 +27,8 @@ int main() {
     int threads = 16;
     int pool_size = 8;
     int statement_timeout_ms = 10000;
+    bool segments = true;
+    subscriber::query::SegmentBuilderConfig segment_config;
     common::LogConfig log_config;
     try {
         common::EnvReader env;
@@ -36,6 +39,11 @@ int main() {
         pool_size = static_cast<int>(env.Int("QUERY_DB_POOL", pool_size, 1, 256));
         statement_timeout_ms = static_cast<int>(
             env.Int("QUERY_STATEMENT_TIMEOUT_MS", statement_timeout_ms, 100, 600000));
+        segments = env.Bool("ANALYTICS_SEGMENTS", segments);
+        segment_config.seal_after = std::chrono::seconds(env.Int(
+            "ANALYTICS_SEAL_AFTER_S", segment_config.seal_after.count(), 0, 30 * 86400));
+        segment_config.scan_interval = std::chrono::seconds(env.Int(
+            "ANALYTICS_SEGMENT_SCAN_S", segment_config.scan_interval.count(), 1, 86400));
         log_config = common::ReadLogConfig(env);
         env.ThrowIfInvalid();
     } catch (const common::ConfigError& e) {
@@ -80,10 +88,18 @@ int main() {
                 signals.WaitFor(backoff.Next());
             }
         }
+        // Day segments (funnels, partial-day user distributions) are built in the background
+        // once the schema exists; queries answer exactly from raw rows until then.
+        subscriber::query::SegmentBuilder segment_builder(database_url, segment_config, metrics);
+        std::thread segment_thread;
+        if (segments && migrated.load()) {
+            segment_thread = std::thread([&] { segment_builder.Run(signals); });
+        }
         signals.Wait();
         log->info("shutting down");
         server.stop();
         http_thread.join();
+        if (segment_thread.joinable()) segment_thread.join();
         return 0;
     } catch (const std::exception& e) {
         log->critical("query API failed: {}", e.what());

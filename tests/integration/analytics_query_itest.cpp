@@ -78,6 +78,11 @@ const std::vector<Event>& KnownEvents() {
     return events;
 }
 
+// Day segments that cover exactly the rows their day has now.
+constexpr const char* kCurrentSegments =
+    "SELECT count(*) FROM analytics_day_segments s WHERE s.events = (SELECT sum(n) FROM "
+    "analytics_event_counts c WHERE c.tenant_id = s.tenant_id AND c.grain = 'd' AND c.bucket = s.day)";
+
 constexpr const char* kAll = "from=2025-12-31T00:00:00Z&to=2026-01-04T00:00:00Z";
 // 2025-12-31T23:30:00Z, written with an offset.
 constexpr const char* kFromOffset = "from=2026-01-01T00:30:00%2B01:00";
@@ -117,6 +122,11 @@ protected:
         database_ = new TestDatabase();
         port_ = FreePort();
         Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port_, 0});
+        // Every day of the dataset is compacted into a day segment as soon as it is stored,
+        // so the exact answers below come from the segments (funnels, partial days of user
+        // distributions); RollupEquivalenceTest covers the raw-row path.
+        env["ANALYTICS_SEAL_AFTER_S"] = "0";
+        env["ANALYTICS_SEGMENT_SCAN_S"] = "1";
         query_ = StartQuery(env, port_).release();  // applies the migrations
         store_ = new subscriber::pg::PgEventStore(database_->Url(), 3);
 
@@ -153,6 +163,9 @@ protected:
                      EnrichmentStatus::kLlm, 183.18, 1.31, 63.6, 1, 3, 1, 4),
         };
         EXPECT_EQ(store_->Store({}, chemical).chemical_inserted, chemical.size());
+        // Five days have events (2025-12-31 .. 2026-01-03, 2026-01-05).
+        EXPECT_TRUE(WaitFor([] { return database_->Scalar(kCurrentSegments) == 5; }, 60s))
+            << "day segments were not built";
     }
     static void TearDownTestSuite() {
         delete store_;
@@ -482,8 +495,15 @@ protected:
     void SetUp() override {
         database_ = std::make_unique<TestDatabase>();
         port_ = FreePort();
-        query_ = StartQuery(ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port_, 0}), port_);
+        query_ = StartQuery(RawEnv(), port_);
         store_ = std::make_unique<subscriber::pg::PgEventStore>(database_->Url(), 3);
+    }
+
+    // A query API that never builds day segments: it answers from rollups and raw rows only.
+    Env RawEnv() const {
+        Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port_, 0});
+        env["ANALYTICS_SEGMENTS"] = "false";
+        return env;
     }
 
     // Events over 2026-03-01..03, microsecond times, skewed values, some dimensions missing.
@@ -496,7 +516,9 @@ protected:
         const int64_t start_us = 1772323200LL * 1000000;  // 2026-03-01T00:00:00Z
         std::vector<AnalyticsRow> rows;
         for (int i = 0; i < count; ++i) {
-            const int64_t us = start_us + static_cast<int64_t>(rng() % (3ULL * 86400 * 1000000));
+            // Two draws: one 32-bit draw covers only 71 minutes of microseconds.
+            const uint64_t draw = (static_cast<uint64_t>(rng()) << 32) | rng();
+            const int64_t us = start_us + static_cast<int64_t>(draw % (3ULL * 86400 * 1000000));
             const auto time = std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
                 std::chrono::microseconds(us));
             Event e;
@@ -758,6 +780,94 @@ TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) 
         EXPECT_EQ(*raw.begin(), std::to_string(sessions["sessions"].get<int64_t>()) + "|" +
                                     std::to_string(sessions["events"].get<int64_t>()) + "|" + median_text + "|");
     }
+}
+
+TEST_F(RollupEquivalenceTest, DaySegmentsGiveTheRawRowAnswersAndStepAsideWhenADayChanges) {
+    StoreRandomEvents(3000, 13);
+    std::mt19937 rng(17);
+    const int64_t start_s = 1772323200 - 3600;  // 2026-02-28T23:00:00Z
+    const auto iso = [](int64_t s, int64_t us) {
+        return FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
+            std::chrono::microseconds(s * 1000000 + us)));
+    };
+    // Questions over ranges that start and end inside days, and the whole range.
+    std::vector<std::string> paths;
+    for (int round = 0; round < 10; ++round) {
+        int64_t a = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
+        int64_t b = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
+        if (round == 0) {
+            a = start_s;
+            b = start_s + 4 * 86400;
+        }
+        if (a > b) std::swap(a, b);
+        const std::string range = "from=" + iso(a, rng() % 1000000) + "&to=" + iso(b + 1, 0);
+        paths.push_back("/api/v1/analytics/funnel?steps=view,cart,buy&within=1h&" + range);
+        paths.push_back("/api/v1/analytics/funnel?steps=view,view,click&within=10m&" + range);
+        paths.push_back("/api/v1/analytics/funnel?steps=buy,view&within=1d&" + range);
+        paths.push_back("/api/v1/analytics/user-distribution?dimension=device&" + range);
+        paths.push_back("/api/v1/analytics/user-distribution?dimension=country&limit=2&" + range);
+    }
+    const auto answers = [&](int port) {
+        std::vector<Json> out;
+        for (const auto& path : paths) {
+            const auto result = HttpGet(port, path);
+            EXPECT_EQ(result.status, 200) << path << ": " << result.body;
+            out.push_back(result.Json());
+        }
+        return out;
+    };
+    ASSERT_EQ(database_->Scalar("SELECT count(*) FROM analytics_day_segments"), 0);
+    const std::vector<Json> raw = answers(port_);
+
+    // A second query API compacts the three days; its answers are the raw-row answers.
+    const int segment_port = FreePort();
+    Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, segment_port, 0});
+    env["ANALYTICS_SEAL_AFTER_S"] = "0";
+    env["ANALYTICS_SEGMENT_SCAN_S"] = "1";
+    auto builder = StartQuery(env, segment_port);
+    ASSERT_TRUE(WaitFor([&] { return database_->Scalar(kCurrentSegments) == 3; }, 60s));
+    const std::vector<Json> compacted = answers(segment_port);
+    for (size_t i = 0; i < paths.size(); ++i) EXPECT_EQ(compacted[i], raw[i]) << paths[i];
+    builder.reset();  // no builder from here on: the segments stay as they are
+    const std::string range = "from=2026-03-02T09:00:00Z&to=2026-03-03T12:00:00Z";
+    const Json funnel_before = Get("/api/v1/analytics/funnel?steps=view,cart&within=1h&" + range);
+
+    // Late events for the middle day: a new user who converts, on a new device.
+    Event view{"2026-03-02T10:00:00.000001Z", "late-user", "view", "/", "vr-headset", "NZ", std::nullopt};
+    Event cart = view;
+    cart.time = "2026-03-02T10:00:30Z";
+    cart.type = "cart";
+    store_->Store(std::vector<AnalyticsRow>{Row("late-1", view), Row("late-2", cart)}, {});
+    ASSERT_EQ(database_->Scalar(kCurrentSegments), 2) << "the middle day's segment is stale";
+    const Json funnel = Get("/api/v1/analytics/funnel?steps=view,cart&within=1h&" + range);
+    const Json distribution = Get("/api/v1/analytics/user-distribution?dimension=device&" + range);
+    // The same questions asked of the raw rows.
+    const std::string where = " WHERE event_time >= '2026-03-02T09:00:00Z' AND event_time < '2026-03-03T12:00:00Z'";
+    bool found = false;
+    for (const auto& item : distribution["values"]) {
+        if (item["value"] == "vr-headset") {
+            found = true;
+            EXPECT_EQ(item["users"], 1);
+            EXPECT_EQ(item["events"], 2);
+        }
+    }
+    EXPECT_TRUE(found) << distribution;
+    std::multiset<std::string> api;
+    for (const auto& item : distribution["values"]) {
+        api.insert(item["value"].get<std::string>() + "|" + std::to_string(item["users"].get<int64_t>()) + "|" +
+                   std::to_string(item["events"].get<int64_t>()) + "|");
+    }
+    EXPECT_EQ(api, Raw("SELECT device, count(DISTINCT user_id), count(*) FROM user_analytics_events" + where +
+                       " AND device IS NOT NULL GROUP BY 1"));
+    // late-user reaches both steps (30 s apart): read from the raw rows of the stale day.
+    EXPECT_EQ(funnel["steps"][0]["users"].get<int64_t>(), funnel_before["steps"][0]["users"].get<int64_t>() + 1);
+    EXPECT_EQ(funnel["steps"][1]["users"].get<int64_t>(), funnel_before["steps"][1]["users"].get<int64_t>() + 1);
+
+    // Rebuilt, the segment gives the same answers again.
+    builder = StartQuery(env, segment_port);
+    ASSERT_TRUE(WaitFor([&] { return database_->Scalar(kCurrentSegments) == 3; }, 60s));
+    EXPECT_EQ(Get("/api/v1/analytics/funnel?steps=view,cart&within=1h&" + range), funnel);
+    EXPECT_EQ(Get("/api/v1/analytics/user-distribution?dimension=device&" + range), distribution);
 }
 
 }  // namespace
