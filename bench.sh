@@ -323,7 +323,7 @@ scenario_raw_copy() {
     ensure_schema
     cpu_snapshot "$SCRATCH/cpu0"
     "$BIN_RAW_COPY" --pg-url "$DATABASE_URL" --duration "$DURATION" --event-bytes "$EVENT_BYTES" \
-        --connections "${SUBSCRIBER_WORKERS:-2}" --batch "${SUBSCRIBER_BATCH_SIZE:-2000}" \
+        --connections "${SUBSCRIBER_WORKERS:-2}" --batch "${SUBSCRIBER_BATCH_SIZE:-5000}" \
         --table "bench_raw_copy" --prefix "${RUN_ID}rc" >"$SCRATCH/out.json" 2>>"$LOGS/raw-copy.log"
     cpu_snapshot "$SCRATCH/cpu1"
     local cpu
@@ -359,6 +359,8 @@ scenario_single() {
     local half ninety
     half="$(python3 -c "print(round($max * 0.5))")"
     ninety="$(python3 -c "print(round($max * 0.9))")"
+    # Rate 0 would mean "closed loop" to the load generator: a dead run must not pass as one.
+    ((half > 0)) || die "single: no request succeeded in the closed-loop phase; see $SCRATCH/single-max.json"
     info "single: max $max req/s; open loop at $half and $ninety req/s"
     loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --rate "$half" --prefix "${RUN_ID}s5"
     cp "$SCRATCH/out.json" "$SCRATCH/single-half.json"

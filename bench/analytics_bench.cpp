@@ -49,6 +49,8 @@ struct Options {
     int64_t baseline_events = 1'000'000;
     int iterations = 50;
     int warmup = 5;
+    std::string title = "Query latency";
+    std::vector<std::string> only;  // query mode: only queries whose name contains one of these
 };
 
 // --- workload ---------------------------------------------------------------------------
@@ -469,8 +471,15 @@ int RunQueries(const Options& options) {
                        "/api/v1/analytics/funnel?steps=page_view,add_to_cart,purchase&within=1h&" + one_day});
     queries.push_back({"sessions, last 24 h", "/api/v1/analytics/sessions?" + one_day});
 
-    std::printf("\n## Query latency (%d runs after %d warm-up runs; ms)\n\n", options.iterations,
-                options.warmup);
+    if (!options.only.empty()) {
+        std::erase_if(queries, [&options](const Query& query) {
+            return std::none_of(options.only.begin(), options.only.end(), [&query](const std::string& part) {
+                return query.name.find(part) != std::string::npos;
+            });
+        });
+    }
+    std::printf("\n## %s (%d runs after %d warm-up runs; ms)\n\n", options.title.c_str(),
+                options.iterations, options.warmup);
     std::printf("| endpoint | p50 | p99 | max | bytes | runs |\n|---|---:|---:|---:|---:|---:|\n");
     std::fflush(stdout);
     for (const auto& query : queries) {
@@ -535,6 +544,14 @@ int main(int argc, char** argv) {
         else if (flag == "--baseline-events") options.baseline_events = std::stoll(value);
         else if (flag == "--iterations") options.iterations = std::stoi(value);
         else if (flag == "--warmup") options.warmup = std::stoi(value);
+        else if (flag == "--title") options.title = value;
+        else if (flag == "--only") {
+            for (size_t start = 0; start <= value.size();) {
+                const size_t comma = std::min(value.find(',', start), value.size());
+                options.only.push_back(value.substr(start, comma - start));
+                start = comma + 1;
+            }
+        }
         else {
             std::cerr << "unknown option " << flag << "\n";
             return 2;

@@ -22,7 +22,6 @@
 #include <pqxx/pqxx>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -212,6 +211,8 @@ struct ThreadStats {
     uint64_t requests_in_window = 0;     // answers received inside the window
     uint64_t events_acked_in_window = 0;
     uint64_t requests_total = 0;
+    uint64_t reconnects = 0;             // connections reopened after the server closed them
+    uint64_t resent = 0;                 // requests resent on a new connection (no answer yet)
     std::map<int, uint64_t> status;      // all answers, by status code
     std::map<std::string, uint64_t> errors;
 };
@@ -276,14 +277,18 @@ struct Connection {
     int fd = -1;
     int global_index = 0;
     uint64_t k = 0;          // requests scheduled so far on this connection
-    bool busy = false;       // a request is in flight
+    bool connecting = false; // a non-blocking connect is in progress
+    bool busy = false;       // a request is in flight (or waits for a new connection)
+    bool resent = false;     // the request in flight was already resent once
     int64_t due_ns = 0;      // scheduled time of the request in flight / the next one
+    int64_t retry_ns = 0;    // no new connection before this time (after a failed connect)
     std::string out;
     size_t out_offset = 0;
     std::string in;
     std::vector<std::string> sample_ids;
 };
 
+// Starts a non-blocking connect; returns the socket (connecting or connected) or -1.
 int Connect(const Options& o) {
     addrinfo hints{};
     hints.ai_family = AF_INET;
@@ -293,7 +298,7 @@ int Connect(const Options& o) {
         result == nullptr) {
         return -1;
     }
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         freeaddrinfo(result);
         return -1;
@@ -301,28 +306,32 @@ int Connect(const Options& o) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     const int rc = connect(fd, result->ai_addr, result->ai_addrlen);
+    const int error = errno;
     freeaddrinfo(result);
-    if (rc != 0) {
+    if (rc != 0 && error != EINPROGRESS) {
         close(fd);
         return -1;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
 }
 
 // Parses one complete response at the front of `in`; returns the status code and removes
-// it, or 0 when more bytes are needed, or -1 on a malformed response.
-int TakeResponse(std::string& in) {
+// it, or 0 when more bytes are needed, or -1 on a malformed response. `closing` tells
+// whether the server announced that it closes the connection ("Connection: close").
+int TakeResponse(std::string& in, bool& closing) {
     const auto header_end = in.find("\r\n\r\n");
     if (header_end == std::string::npos) return 0;
     if (in.size() < 12 || in.compare(0, 5, "HTTP/") != 0) return -1;
     const int status = std::atoi(in.c_str() + 9);
     size_t content_length = 0;
-    // Header names are case-insensitive; httplib writes "Content-Length".
+    closing = false;
+    // Header names are case-insensitive; httplib writes "Content-Length" and "Connection".
     for (size_t pos = in.find("\r\n"); pos < header_end; pos = in.find("\r\n", pos + 2)) {
-        if (strncasecmp(in.c_str() + pos + 2, "content-length:", 15) == 0) {
-            content_length = std::strtoul(in.c_str() + pos + 17, nullptr, 10);
-            break;
+        const char* line = in.c_str() + pos + 2;
+        if (strncasecmp(line, "content-length:", 15) == 0) {
+            content_length = std::strtoul(line + 15, nullptr, 10);
+        } else if (strncasecmp(line, "connection:", 11) == 0) {
+            closing = strncasecmp(line + 11 + std::strspn(line + 11, " \t"), "close", 5) == 0;
         }
     }
     const size_t total = header_end + 4 + content_length;
@@ -354,10 +363,23 @@ public:
         close(epoll_);
     }
 
-    // Opens every connection. Done before the schedule starts: the server's listen backlog
-    // may be short (cpp-httplib: 5), and dropped SYNs are retried only after a second.
+    // Opens every connection (all at once, non-blocking) and waits up to 30 s for them, before
+    // the schedule starts: with a short listen backlog the server drops SYNs, which are retried
+    // only after 1 s, 3 s... Connections still opening (or failed) are completed during Run.
     void ConnectAll() {
         for (size_t i = 0; i < connections_.size(); ++i) Reconnect(i);
+        std::vector<epoll_event> events(connections_.size() + 1);
+        const int64_t deadline = NowNs() + 30'000'000'000LL;
+        const auto connecting = [](const Connection& c) { return c.connecting; };
+        while (std::any_of(connections_.begin(), connections_.end(), connecting) &&
+               NowNs() < deadline) {
+            const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 100);
+            for (int e = 0; e < n; ++e) {
+                if (events[e].data.u64 == kTimerTag) continue;
+                const size_t i = events[e].data.u64;
+                if (connections_[i].connecting) FinishConnect(i);
+            }
+        }
     }
 
     ThreadStats Run() {
@@ -373,14 +395,21 @@ public:
             for (size_t i = 0; i < connections_.size(); ++i) {
                 Connection& c = connections_[i];
                 const bool may_send = o.rate > 0 ? c.due_ns < stop_ns : now < stop_ns;
-                if (!c.busy && c.fd >= 0 && may_send) {
+                if (c.fd < 0 && may_send) {
+                    if (c.retry_ns <= now) {
+                        Reconnect(i);
+                    } else {
+                        next_due = std::min(next_due, c.retry_ns);
+                    }
+                }
+                if (!c.busy && c.fd >= 0 && !c.connecting && may_send) {
                     if (c.due_ns <= now) {
                         Send(i, now);
                     } else {
                         next_due = std::min(next_due, c.due_ns);
                     }
                 }
-                any_busy = any_busy || c.busy;
+                any_busy = any_busy || c.busy || (c.connecting && may_send);
             }
             if (!any_busy && next_due == INT64_MAX) break;  // schedule exhausted, all answered
             if (now > drain_deadline) {
@@ -400,7 +429,12 @@ public:
                     continue;
                 }
                 const size_t i = events[e].data.u64;
+                if (connections_[i].connecting) {
+                    FinishConnect(i);
+                    continue;
+                }
                 if (events[e].events & EPOLLOUT) Flush(i);
+                if (connections_[i].connecting) continue;  // Flush failed and reconnected
                 if (events[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) Read(i);
             }
         }
@@ -428,23 +462,63 @@ private:
         return shared_.start_ns + static_cast<int64_t>(seconds * 1e9);
     }
 
+    // Closes the connection (if open) and starts a new one; a request in flight stays pending
+    // and is sent again once connected. The outcome of the connect arrives as EPOLLOUT.
     void Reconnect(size_t i) {
         Connection& c = connections_[i];
         if (c.fd >= 0) {
             epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
             close(c.fd);
         }
-        c.fd = Connect(*shared_.options);
         c.in.clear();
-        c.busy = false;
+        c.fd = Connect(*shared_.options);
         if (c.fd < 0) {
-            ++stats_.errors["connect_failed"];
+            ConnectFailed(i);
+            return;
+        }
+        c.connecting = true;
+        epoll_event ev{};
+        ev.events = EPOLLOUT;
+        ev.data.u64 = i;
+        epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev);
+    }
+
+    void FinishConnect(size_t i) {
+        Connection& c = connections_[i];
+        int error = 0;
+        socklen_t length = sizeof(error);
+        if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+            epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+            close(c.fd);
+            c.fd = -1;
+            ConnectFailed(i);
+            return;
+        }
+        c.connecting = false;
+        if (c.busy) {
+            c.out_offset = 0;  // the request interrupted by the close, sent again
+            Flush(i);
             return;
         }
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = i;
-        epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev);
+        epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+    }
+
+    // A connect failed: the request waiting for it (if any) is lost; the next attempt comes
+    // after 100 ms, not in a busy loop against a server that is down.
+    void ConnectFailed(size_t i) {
+        Connection& c = connections_[i];
+        ++stats_.errors["connect_failed"];
+        c.fd = -1;
+        c.connecting = false;
+        c.retry_ns = NowNs() + 100'000'000;
+        if (c.busy) {
+            c.busy = false;
+            c.sample_ids.clear();
+            c.due_ns = DueTime(c);
+        }
     }
 
     void Send(size_t i, int64_t now) {
@@ -465,6 +539,7 @@ private:
         c.out += body;
         c.out_offset = 0;
         c.busy = true;
+        c.resent = false;
         ++c.k;
         Flush(i);
     }
@@ -497,6 +572,7 @@ private:
     void Read(size_t i) {
         Connection& c = connections_[i];
         char buffer[16384];
+        const char* ended = nullptr;  // why the connection ended, when it did
         while (true) {
             const ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), 0);
             if (n > 0) {
@@ -504,12 +580,14 @@ private:
                 continue;
             }
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-            Fail(i, n == 0 ? "connection_closed" : "recv_failed");
-            return;
+            ended = n == 0 ? "connection_closed" : "recv_failed";
+            break;
         }
+        // An answer that arrived just before the close still counts.
+        bool closing = false;
         while (c.busy) {
-            const int status = TakeResponse(c.in);
-            if (status == 0) return;
+            const int status = TakeResponse(c.in, closing);
+            if (status == 0) break;
             if (status < 0) {
                 Fail(i, "bad_response");
                 return;
@@ -518,12 +596,22 @@ private:
             c.busy = false;
             c.due_ns = DueTime(c);
         }
+        if (ended != nullptr || closing) Fail(i, ended != nullptr ? ended : "connection_closed");
     }
 
+    // The connection ended; it is reopened. A server closes keep-alive connections when it
+    // likes (idle timeout, request limit), possibly while a request is on the way: a request
+    // without a byte of answer is sent again once on the new connection, as HTTP clients do
+    // (the events carry event_id idempotency keys). Anything else is an error.
     void Fail(size_t i, const char* what) {
         Connection& c = connections_[i];
-        if (c.busy) {
+        ++stats_.reconnects;
+        if (c.busy && c.in.empty() && !c.resent) {
+            c.resent = true;
+            ++stats_.resent;
+        } else if (c.busy) {
             ++stats_.errors[what];
+            c.busy = false;
             c.sample_ids.clear();
             c.due_ns = DueTime(c);
         }
@@ -700,6 +788,8 @@ int main(int argc, char** argv) {
         total.requests_in_window += s.requests_in_window;
         total.events_acked_in_window += s.events_acked_in_window;
         total.requests_total += s.requests_total;
+        total.reconnects += s.reconnects;
+        total.resent += s.resent;
         for (const auto& [code, n] : s.status) total.status[code] += n;
         for (const auto& [what, n] : s.errors) total.errors[what] += n;
     }
@@ -740,6 +830,8 @@ int main(int argc, char** argv) {
           {"mean", mean}, {"samples", total.latencies_us.size()}}},
         {"status", status},
         {"errors", errors},
+        {"reconnects", total.reconnects},
+        {"resent", total.resent},
         {"cpu_s", {{"user", CpuSeconds(usage.ru_utime)}, {"sys", CpuSeconds(usage.ru_stime)}}},
     };
     if (shared.visibility != nullptr) report["visible"] = visible_report;

@@ -1,5 +1,7 @@
 #include "common/http_util.hpp"
 
+#include <sys/socket.h>
+
 namespace tributary::common {
 namespace {
 
@@ -80,6 +82,20 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
                          {"status", std::to_string(response.status)}})
             .Inc();
     });
+}
+
+bool BindToPort(httplib::Server& server, const std::string& host, int port) {
+    // httplib passes the listening socket to the socket options before binding it; on Linux a
+    // second listen() on a listening socket only changes its backlog.
+    int listening = -1;
+    server.set_socket_options([&listening](socket_t sock) {
+        httplib::default_socket_options(sock);
+        listening = sock;
+    });
+    const bool bound = server.bind_to_port(host, port);
+    server.set_socket_options(httplib::default_socket_options);
+    if (!bound) return false;
+    return ::listen(listening, SOMAXCONN) == 0;
 }
 
 void AddOperationalRoutes(httplib::Server& server, MetricsRegistry& metrics,

@@ -34,6 +34,14 @@ struct HttpServerOptions {
 void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
                      MetricsRegistry& metrics, const std::string& service);
 
+// Binds `server` to host:port like httplib::Server::bind_to_port, then raises the listen
+// backlog to SOMAXCONN. cpp-httplib listens with CPPHTTPLIB_LISTEN_BACKLOG (5), a value
+// compiled into the distribution's libcpp-httplib (defining the macro here changes nothing).
+// With more than 6 connections waiting to be accepted the kernel drops SYNs, and a client
+// retries only after 1 s, 3 s, 7 s: many clients connecting at once (a load balancer's pool,
+// clients reconnecting after a restart) wait for seconds. Returns false when binding failed.
+bool BindToPort(httplib::Server& server, const std::string& host, int port);
+
 // Registers GET /healthz (process alive), /readyz (`ready()` returns an empty string when
 // ready, else the reason), /metrics and /openapi.json.
 void AddOperationalRoutes(httplib::Server& server, MetricsRegistry& metrics,

@@ -93,6 +93,16 @@ void CircuitBreaker::AbandonProbe() {
     probe_in_flight_ = false;
 }
 
+std::chrono::milliseconds CircuitBreaker::RefusingFor() const {
+    const SteadyTime now = clock_->Now();
+    std::lock_guard lock(mutex_);
+    if (state_ == BreakerState::kOpen && now < opened_at_ + config_.open_duration) {
+        return std::chrono::ceil<std::chrono::milliseconds>(opened_at_ + config_.open_duration - now);
+    }
+    if (state_ == BreakerState::kHalfOpen && probe_in_flight_) return kProbeInFlightRetryHint;
+    return std::chrono::milliseconds(0);
+}
+
 BreakerState CircuitBreaker::State() const {
     std::lock_guard lock(mutex_);
     return state_;

@@ -44,6 +44,10 @@ class CircuitBreaker {
     void AbandonProbe();
 
     BreakerState State() const;
+    // How long TryAdmit() will certainly refuse: the rest of the open cool-down, or the probe
+    // hint while a half-open probe is in flight; 0 when a call could be admitted now. Lets a
+    // caller with queued work wait instead of taking tasks it cannot serve.
+    std::chrono::milliseconds RefusingFor() const;
     int ConsecutiveFailures() const;
 
     // Hint for callers refused while another caller's probe is in flight.

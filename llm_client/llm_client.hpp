@@ -55,6 +55,8 @@ class LlmClient {
     EnrichmentOutcome Enrich(const EnrichmentRequest& request, std::chrono::milliseconds budget);
 
     BreakerState CircuitState() const { return breaker_.State(); }
+    // See CircuitBreaker::RefusingFor.
+    std::chrono::milliseconds RefusingFor() const { return breaker_.RefusingFor(); }
     ResponseFormatMode CurrentResponseFormat() const;
     RateLimiter::Snapshot LimiterSnapshot() const { return limiter_.GetSnapshot(); }
     const LlmConfig& Config() const { return config_; }

@@ -74,7 +74,7 @@ int main() {
             if (!topics_ready.load()) return "topics not created yet";
             return sink.Unavailable();
         });
-        if (!server.bind_to_port(config.host, config.port)) {
+        if (!common::BindToPort(server, config.host, config.port)) {
             log->critical("cannot listen on {}:{}", config.host, config.port);
             signals.Trigger();
             if (topic_thread.joinable()) topic_thread.join();

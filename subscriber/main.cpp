@@ -72,7 +72,7 @@ int main() {
                 return {};
             },
             R"json({"openapi":"3.0.3","info":{"title":"Tributary subscriber (operational endpoints)","version":"1.0.0"},"paths":{"/healthz":{},"/readyz":{},"/metrics":{}}})json");
-        if (!server.bind_to_port(config.host, config.port)) {
+        if (!common::BindToPort(server, config.host, config.port)) {
             log->critical("cannot listen on {}:{}", config.host, config.port);
             return 1;
         }

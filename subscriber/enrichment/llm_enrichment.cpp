@@ -289,6 +289,13 @@ void LlmEnrichment::RetryLoop(int index) {
     common::Backoff trouble(200ms, 5000ms);
     while (!stop_.load()) {
         try {
+            // While the LLM's circuit breaker refuses every call, leave the due tasks where they
+            // are: claiming, checking and rescheduling each would only load Redis and
+            // PostgreSQL (and no attempt would be spent anyway).
+            if (const auto refusing = client_.RefusingFor(); refusing.count() > 0) {
+                SleepUnlessStopped(stop_, std::min<std::chrono::milliseconds>(refusing, 1000ms));
+                continue;
+            }
             const int64_t now = NowMs();
             auto tasks = queue.Claim(now, 1, now + config_.retry_lease.count());
             if (tasks.empty()) {

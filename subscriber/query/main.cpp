@@ -68,7 +68,7 @@ int main() {
                 return service.CheckDatabase();
             },
             std::string(subscriber::query::EmbeddedQueryOpenApi().front().second));
-        if (!server.bind_to_port(host, port)) {
+        if (!common::BindToPort(server, host, port)) {
             log->critical("cannot listen on {}:{}", host, port);
             return 1;
         }

@@ -51,6 +51,23 @@ TEST_F(CircuitBreakerTest, OpensAfterNConsecutiveFailuresAndRefusesWithTheRemain
     EXPECT_EQ(admission.retry_after, milliseconds(3800));
 }
 
+TEST_F(CircuitBreakerTest, SaysHowLongItWillRefuseWithoutAdmittingAnything) {
+    auto breaker = MakeBreaker(2, milliseconds(5000));
+    EXPECT_EQ(breaker.RefusingFor(), milliseconds(0));
+    breaker.RecordFailure();
+    breaker.RecordFailure();
+    clock_->Advance(milliseconds(1500));
+    EXPECT_EQ(breaker.RefusingFor(), milliseconds(3500));
+    clock_->Advance(milliseconds(3500));
+    // Cool-down over: a call would be admitted as the probe; asking did not consume it.
+    EXPECT_EQ(breaker.RefusingFor(), milliseconds(0));
+    EXPECT_EQ(breaker.State(), BreakerState::kOpen);
+    EXPECT_TRUE(breaker.TryAdmit().probe);
+    EXPECT_EQ(breaker.RefusingFor(), CircuitBreaker::kProbeInFlightRetryHint);
+    breaker.RecordSuccess();
+    EXPECT_EQ(breaker.RefusingFor(), milliseconds(0));
+}
+
 TEST_F(CircuitBreakerTest, LetsExactlyOneProbeThroughAfterTheCoolDown) {
     auto breaker = MakeBreaker(1, milliseconds(1000));
     breaker.RecordFailure();
