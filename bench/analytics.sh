@@ -87,13 +87,12 @@ stop_query() {
 }
 sql() { psql "$database_url" -XAtqc "$1"; }
 
+# 1. The queries that read individual events, before any day is compacted (raw rows only).
+start_query ANALYTICS_SEGMENTS=false  # applies the migrations
 if ((skip_load)); then
     info "reusing the loaded database; dropping its day segments"
     sql "TRUNCATE analytics_day_segments"
 fi
-
-# 1. The queries that read individual events, before any day is compacted (raw rows only).
-start_query ANALYTICS_SEGMENTS=false
 [[ "$(sql 'SELECT count(*) FROM analytics_day_segments')" == 0 ]] || die "day segments exist already"
 "$build/bench/analytics_bench" query --query-url "$query_url" --days "$days" \
     --iterations "$iterations" --warmup "$warmup" --only "funnel,user-distribution" \

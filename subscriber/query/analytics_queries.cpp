@@ -8,6 +8,12 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -331,34 +337,115 @@ struct LoadedSegment {
     std::string dimensions;
 };
 
-// The segment of `day` (known to exist in the transaction's snapshot).
-LoadedSegment LoadSegment(pqxx::transaction_base& txn, SystemTime day, bool with_dimensions) {
-    const auto rows = txn.exec(std::string("SELECT dictionary, timeline, ") +
-                               (with_dimensions ? "dimensions" : "NULL") +
-                               " FROM analytics_day_segments WHERE tenant_id = 'default' AND day = " +
-                               SqlTime(day));
+// The stored columns of the segment of `day` (known to exist in the transaction's snapshot):
+// dictionary, timeline and (when asked for) dimensions, still in their stored text form.
+pqxx::result FetchSegment(pqxx::transaction_base& txn, SystemTime day, bool with_dimensions) {
+    auto rows = txn.exec(std::string("SELECT dictionary, timeline, ") +
+                         (with_dimensions ? "dimensions" : "NULL") +
+                         " FROM analytics_day_segments WHERE tenant_id = 'default' AND day = " +
+                         SqlTime(day));
     if (rows.size() != 1) throw std::runtime_error("day segment vanished from its snapshot");
+    return rows;
+}
+
+LoadedSegment ParseSegment(const pqxx::result& rows) {
     LoadedSegment segment;
     auto dictionary = SegmentDictionary::FromJson(rows[0][0].c_str());
-    auto timeline = DecodeByteaHex(std::string_view(rows[0][1].c_str(), rows[0][1].size()));
+    auto timeline = DecodeBase64(std::string_view(rows[0][1].c_str(), rows[0][1].size()));
     if (!dictionary || !timeline) throw std::runtime_error("corrupt day segment");
     segment.dictionary = std::move(*dictionary);
     segment.timeline = std::move(*timeline);
-    if (with_dimensions) {
-        auto dimensions = DecodeByteaHex(std::string_view(rows[0][2].c_str(), rows[0][2].size()));
+    if (!rows[0][2].is_null()) {
+        auto dimensions = DecodeBase64(std::string_view(rows[0][2].c_str(), rows[0][2].size()));
         if (!dimensions) throw std::runtime_error("corrupt day segment");
         segment.dimensions = std::move(*dimensions);
     }
     return segment;
 }
 
+LoadedSegment LoadSegment(pqxx::transaction_base& txn, SystemTime day, bool with_dimensions) {
+    return ParseSegment(FetchSegment(txn, day, with_dimensions));
+}
+
 int64_t Micros(SystemTime time) { return time.time_since_epoch().count(); }
 
-// Feeds the events of the step `types` in [from, to) (inside `day`) from the day's segment.
-void FeedSegmentFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::string>& types,
+// Runs tasks on one background thread in the order posted, at most `depth` waiting, so that a
+// query can decode one part of its data while PostgreSQL sends the next. The first exception
+// of a task skips the rest and is rethrown by Finish().
+class OrderedWorker {
+public:
+    explicit OrderedWorker(size_t depth) : depth_(depth), thread_([this] { Run(); }) {}
+    OrderedWorker(const OrderedWorker&) = delete;
+    OrderedWorker& operator=(const OrderedWorker&) = delete;
+    ~OrderedWorker() {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+            failed_ = failed_ || !tasks_.empty();  // abandoned: skip what is left
+        }
+        changed_.notify_all();
+        thread_.join();
+    }
+
+    void Post(std::function<void()> task) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return tasks_.size() < depth_ || failed_; });
+        if (failed_) return;  // Finish() reports why
+        tasks_.push_back(std::move(task));
+        changed_.notify_all();
+    }
+
+    void Finish() {
+        std::unique_lock lock(mutex_);
+        closed_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [this] { return done_; });
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    void Run() {
+        std::unique_lock lock(mutex_);
+        while (true) {
+            changed_.wait(lock, [this] { return !tasks_.empty() || closed_; });
+            if (tasks_.empty() || failed_) break;
+            auto task = std::move(tasks_.front());
+            tasks_.pop_front();
+            changed_.notify_all();
+            lock.unlock();
+            try {
+                task();
+            } catch (...) {
+                lock.lock();
+                error_ = std::current_exception();
+                failed_ = true;
+                tasks_.clear();
+                changed_.notify_all();
+                continue;
+            }
+            lock.lock();
+        }
+        done_ = true;
+        changed_.notify_all();
+    }
+
+    const size_t depth_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<std::function<void()>> tasks_;
+    bool closed_ = false;
+    bool failed_ = false;
+    bool done_ = false;
+    std::exception_ptr error_;
+    std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// Feeds the events of the step `types` in [from, to) (inside `day`) from the day's segment
+// columns as fetched by FetchSegment.
+void FeedSegmentFunnelEvents(const pqxx::result& columns, const std::vector<std::string>& types,
                              SystemTime day, SystemTime from, SystemTime to,
                              FunnelAggregator& funnel) {
-    const LoadedSegment segment = LoadSegment(txn, day, false);
+    const LoadedSegment segment = ParseSegment(columns);
     std::vector<int> step_of_code(segment.dictionary.event_types.size(), -1);
     for (size_t code = 0; code < step_of_code.size(); ++code) {
         const auto it = std::find(types.begin(), types.end(), segment.dictionary.event_types[code]);
@@ -378,9 +465,11 @@ void FeedSegmentFunnelEvents(pqxx::transaction_base& txn, const std::vector<std:
     funnel.EndSource();
 }
 
-// Feeds the events of the step `types` in [from, to) from the raw rows.
+// Fetches the events of the step `types` in [from, to) from the raw rows, a page at a time,
+// and posts their feeding to `worker`.
 void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::string>& types,
-                         SystemTime from, SystemTime to, FunnelAggregator& funnel) {
+                         SystemTime from, SystemTime to, FunnelAggregator& funnel,
+                         OrderedWorker& worker) {
     // One index scan per step type, each already in (user, time) order, merged by the planner
     // (Merge Append) instead of sorting the events. Step types are validated
     // ([A-Za-z0-9_.:-] only), so they are safe as literals.
@@ -395,17 +484,19 @@ void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::str
     txn.exec("DECLARE funnel_events NO SCROLL CURSOR FOR SELECT user_no, k, event_time FROM (" +
              sql + ") e ORDER BY user_no, event_time");
     while (true) {
-        const auto rows = txn.exec("FETCH FORWARD 50000 FROM funnel_events");
+        auto rows = txn.exec("FETCH FORWARD 50000 FROM funnel_events");
         if (rows.empty()) break;
-        for (const auto& row : rows) {
-            const auto time_us = ParsePgUtcMicros(row[2].c_str());
-            if (!time_us) throw std::runtime_error(std::string("unexpected time ") + row[2].c_str());
-            funnel.Add(static_cast<uint32_t>(ParseInt64(row[0].c_str())), *time_us,
-                       static_cast<int>(ParseInt64(row[1].c_str())));
-        }
+        worker.Post([rows = std::move(rows), &funnel] {
+            for (const auto& row : rows) {
+                const auto time_us = ParsePgUtcMicros(row[2].c_str());
+                if (!time_us) throw std::runtime_error(std::string("unexpected time ") + row[2].c_str());
+                funnel.Add(static_cast<uint32_t>(ParseInt64(row[0].c_str())), *time_us,
+                           static_cast<int>(ParseInt64(row[1].c_str())));
+            }
+        });
     }
     txn.exec("CLOSE funnel_events");
-    funnel.EndSource();
+    worker.Post([&funnel] { funnel.EndSource(); });
 }
 
 }  // namespace
@@ -758,8 +849,10 @@ QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
         txn.exec("SET LOCAL TimeZone = 'UTC'");
         txn.exec("SET LOCAL DateStyle = 'ISO'");
         // Day by day in time order: days with a current segment are read from it, runs of
-        // other days (today, days with late events) from the raw rows.
+        // other days (today, days with late events) from the raw rows. This thread fetches;
+        // a worker decodes and counts, in the same order, while the next part is fetched.
         const auto segment_days = CurrentSegmentDays(txn, range);
+        OrderedWorker worker(2);
         std::optional<SystemTime> raw_from;
         for (SystemTime day = FloorTo(range.from, Interval::kDay); day < range.to;
              day = NextBucket(day, Interval::kDay)) {
@@ -770,12 +863,15 @@ QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
                 continue;
             }
             if (raw_from) {
-                FeedRawFunnelEvents(txn, types, *raw_from, from, funnel);
+                FeedRawFunnelEvents(txn, types, *raw_from, from, funnel, worker);
                 raw_from.reset();
             }
-            FeedSegmentFunnelEvents(txn, types, day, from, to, funnel);
+            worker.Post([columns = FetchSegment(txn, day, false), &types, day, from, to, &funnel] {
+                FeedSegmentFunnelEvents(columns, types, day, from, to, funnel);
+            });
         }
-        if (raw_from) FeedRawFunnelEvents(txn, types, *raw_from, range.to, funnel);
+        if (raw_from) FeedRawFunnelEvents(txn, types, *raw_from, range.to, funnel, worker);
+        worker.Finish();
         return 0;
     });
 

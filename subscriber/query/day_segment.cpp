@@ -158,27 +158,57 @@ std::optional<int64_t> ParsePgUtcMicros(const char* text) {
     return seconds * 1000000 + micros;
 }
 
-std::optional<std::string> DecodeByteaHex(std::string_view text) {
-    if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
-        return std::nullopt;
+namespace {
+constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+std::string EncodeBase64(std::string_view bytes) {
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    const auto* in = reinterpret_cast<const uint8_t*>(bytes.data());
+    size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+        out += kBase64Alphabet[v >> 18];
+        out += kBase64Alphabet[(v >> 12) & 63];
+        out += kBase64Alphabet[(v >> 6) & 63];
+        out += kBase64Alphabet[v & 63];
     }
+    if (const size_t rest = bytes.size() - i; rest > 0) {
+        const uint32_t v = (uint32_t{in[i]} << 16) | (rest == 2 ? uint32_t{in[i + 1]} << 8 : 0);
+        out += kBase64Alphabet[v >> 18];
+        out += kBase64Alphabet[(v >> 12) & 63];
+        out += rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::optional<std::string> DecodeBase64(std::string_view text) {
     static const auto table = [] {
         std::array<int8_t, 256> t{};
         t.fill(-1);
-        for (int i = 0; i < 10; ++i) t[static_cast<size_t>('0' + i)] = static_cast<int8_t>(i);
-        for (int i = 0; i < 6; ++i) {
-            t[static_cast<size_t>('a' + i)] = static_cast<int8_t>(10 + i);
-            t[static_cast<size_t>('A' + i)] = static_cast<int8_t>(10 + i);
-        }
+        for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kBase64Alphabet[i])] = static_cast<int8_t>(i);
         return t;
     }();
-    std::string out((text.size() - 2) / 2, '\0');
-    const auto* in = reinterpret_cast<const uint8_t*>(text.data()) + 2;
-    for (size_t i = 0; i < out.size(); ++i) {
-        const int hi = table[in[2 * i]];
-        const int lo = table[in[2 * i + 1]];
-        if ((hi | lo) < 0) return std::nullopt;
-        out[i] = static_cast<char>((hi << 4) | lo);
+    if (text.size() % 4 != 0) return std::nullopt;
+    size_t padding = 0;
+    if (!text.empty() && text.back() == '=') padding = text[text.size() - 2] == '=' ? 2 : 1;
+    std::string out(text.size() / 4 * 3 - padding, '\0');
+    const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+    size_t o = 0;
+    for (size_t i = 0; i < text.size(); i += 4) {
+        const bool last = i + 4 == text.size();
+        const int a = table[in[i]];
+        const int b = table[in[i + 1]];
+        const int c = last && padding == 2 ? 0 : table[in[i + 2]];
+        const int d = last && padding >= 1 ? 0 : table[in[i + 3]];
+        if ((a | b | c | d) < 0) return std::nullopt;
+        const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                           (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+        out[o++] = static_cast<char>(v >> 16);
+        if (o < out.size()) out[o++] = static_cast<char>((v >> 8) & 0xff);
+        if (o < out.size()) out[o++] = static_cast<char>(v & 0xff);
     }
     return out;
 }

@@ -132,7 +132,9 @@ private:
 // since the epoch; nullopt for any other shape.
 std::optional<int64_t> ParsePgUtcMicros(const char* text);
 
-// Decodes PostgreSQL's hex bytea text ("\x0a1b...") into bytes; nullopt when malformed.
-std::optional<std::string> DecodeByteaHex(std::string_view text);
+// Base64 (RFC 4648 alphabet with padding, no line breaks): how segment columns are stored.
+std::string EncodeBase64(std::string_view bytes);
+// nullopt when `text` is not such base64.
+std::optional<std::string> DecodeBase64(std::string_view text);
 
 }  // namespace tributary::subscriber::query

@@ -13,19 +13,6 @@
 namespace tributary::subscriber::query {
 namespace {
 
-std::string HexBytea(const std::string& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(2 + bytes.size() * 2);
-    out += "\\x";
-    for (const char c : bytes) {
-        const auto byte = static_cast<uint8_t>(c);
-        out.push_back(kDigits[byte >> 4]);
-        out.push_back(kDigits[byte & 0xf]);
-    }
-    return out;
-}
-
 std::optional<std::string_view> Optional(const pqxx::field& field) {
     if (field.is_null()) return std::nullopt;
     return std::string_view(field.c_str(), field.size());
@@ -141,12 +128,12 @@ bool SegmentBuilder::BuildDay(pqxx::connection& connection, const std::string& t
     const EncodedSegment segment = EncodeSegment(*day_start, events);
     txn.exec_params(
         "INSERT INTO analytics_day_segments (tenant_id, day, format, events, dictionary, "
-        "timeline, dimensions) VALUES ($1, $2::timestamptz, $3, $4, $5, $6::bytea, $7::bytea) "
+        "timeline, dimensions) VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7) "
         "ON CONFLICT (tenant_id, day) DO UPDATE SET format = excluded.format, events = "
         "excluded.events, dictionary = excluded.dictionary, timeline = excluded.timeline, "
         "dimensions = excluded.dimensions, built_at = now()",
         tenant_id, day, kSegmentFormat, segment.events, segment.dictionary.ToJson(),
-        HexBytea(segment.timeline), HexBytea(segment.dimensions));
+        EncodeBase64(segment.timeline), EncodeBase64(segment.dimensions));
     txn.commit();
     built_.Inc();
     return true;
