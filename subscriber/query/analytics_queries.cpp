@@ -274,7 +274,9 @@ int64_t ParseInt64(const char* text) {
 }
 
 // A set of user numbers as a bitmap, filled from segments (Add) and from the rollups' bit(8192)
-// chunks as PostgreSQL prints them (AddChunk: character i is user chunk * 8192 + i).
+// chunks (AddChunk: `varbit_send(bits)` as PostgreSQL prints bytea, "\x" + hex of a 4-byte bit
+// count (8192) and 1,024 bytes, the first bit the high bit of the first byte; bit i is user
+// chunk * 8192 + i).
 class UserSet {
 public:
     void Add(uint32_t user) {
@@ -282,13 +284,33 @@ public:
         if (word >= words_.size()) words_.resize(word + 1);
         words_[word] |= uint64_t{1} << (user % 64);
     }
-    void AddChunk(int64_t chunk, std::string_view bits) {
-        if (chunk < 0 || bits.size() != 8192) throw std::runtime_error("unexpected user bitmap");
+    void AddChunk(int64_t chunk, std::string_view hex) {
+        constexpr std::string_view kPrefix = "\\x00002000";
+        if (chunk < 0 || hex.size() != kPrefix.size() + 2048 || hex.substr(0, kPrefix.size()) != kPrefix) {
+            throw std::runtime_error("unexpected user bitmap");
+        }
         const size_t first = static_cast<size_t>(chunk) * 8192 / 64;
         if (first + 128 > words_.size()) words_.resize(first + 128);
-        for (size_t i = 0; i < bits.size(); ++i) {
-            if (bits[i] == '1') words_[first + i / 64] |= uint64_t{1} << (i % 64);
+        const auto digit = [](char c) -> unsigned {
+            if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
+            if (c >= 'a' && c <= 'f') return static_cast<unsigned>(c - 'a' + 10);
+            throw std::runtime_error("unexpected user bitmap");
+        };
+        for (size_t byte = 0; byte < 1024; ++byte) {
+            const unsigned value = digit(hex[kPrefix.size() + 2 * byte]) << 4 |
+                                   digit(hex[kPrefix.size() + 2 * byte + 1]);
+            if (value == 0) continue;
+            for (unsigned bit = 0; bit < 8; ++bit) {
+                if (value & (0x80u >> bit)) {
+                    const size_t i = byte * 8 + bit;
+                    words_[first + i / 64] |= uint64_t{1} << (i % 64);
+                }
+            }
         }
+    }
+    void Merge(const UserSet& other) {
+        if (other.words_.size() > words_.size()) words_.resize(other.words_.size());
+        for (size_t i = 0; i < other.words_.size(); ++i) words_[i] |= other.words_[i];
     }
     int64_t Count() const {
         int64_t n = 0;
@@ -361,10 +383,6 @@ LoadedSegment ParseSegment(const pqxx::result& rows) {
         segment.dimensions = std::move(*dimensions);
     }
     return segment;
-}
-
-LoadedSegment LoadSegment(pqxx::transaction_base& txn, SystemTime day, bool with_dimensions) {
-    return ParseSegment(FetchSegment(txn, day, with_dimensions));
 }
 
 int64_t Micros(SystemTime time) { return time.time_since_epoch().count(); }
@@ -639,6 +657,10 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
         txn.exec("SET LOCAL TimeZone = 'UTC'");
         txn.exec("SET LOCAL DateStyle = 'ISO'");
         const auto segment_days = CurrentSegmentDays(txn, range);
+        // Partial days with a segment are decoded by a worker (into its own sets) while this
+        // thread fetches the next one and runs the rollup queries.
+        std::map<std::string, UserSet> edge_users;
+        OrderedWorker worker(2);
         std::vector<Piece> sql_pieces;
         for (const Piece& piece : day_pieces) {
             const SystemTime day = FloorTo(piece.from, Interval::kDay);
@@ -646,30 +668,32 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
                 sql_pieces.push_back(piece);
                 continue;
             }
-            const LoadedSegment segment = LoadSegment(txn, day, true);
-            const auto& names = segment.dictionary.dimensions[dimension_index];
-            std::vector<UserSet*> set_of_code(names.size());
-            for (size_t code = 0; code < names.size(); ++code) set_of_code[code] = &users[names[code]];
-            TimelineReader timeline(segment.timeline, Micros(day), segment.dictionary.event_types.size());
-            DimensionReader dimensions(segment.dimensions, segment.dictionary);
-            const int64_t from_us = Micros(piece.from);
-            const int64_t to_us = Micros(piece.to);
-            uint32_t user = 0;
-            int64_t time_us = 0;
-            uint32_t type = 0;
-            std::array<int32_t, kSegmentDimensions> codes{};
-            while (!timeline.Done()) {
-                timeline.Next(user, time_us, type);
-                if (dimensions.Done()) throw std::runtime_error("corrupt day segment");
-                dimensions.Next(codes);
-                const int32_t code = codes[dimension_index];
-                if (code >= 0 && time_us >= from_us && time_us < to_us) {
-                    set_of_code[static_cast<size_t>(code)]->Add(user);
+            worker.Post([columns = FetchSegment(txn, day, true), day, piece, dimension_index, &edge_users] {
+                const LoadedSegment segment = ParseSegment(columns);
+                const auto& names = segment.dictionary.dimensions[dimension_index];
+                std::vector<UserSet*> set_of_code(names.size());
+                for (size_t code = 0; code < names.size(); ++code) set_of_code[code] = &edge_users[names[code]];
+                TimelineReader timeline(segment.timeline, Micros(day), segment.dictionary.event_types.size());
+                DimensionReader dimensions(segment.dimensions, segment.dictionary);
+                const int64_t from_us = Micros(piece.from);
+                const int64_t to_us = Micros(piece.to);
+                uint32_t user = 0;
+                int64_t time_us = 0;
+                uint32_t type = 0;
+                std::array<int32_t, kSegmentDimensions> codes{};
+                while (!timeline.Done()) {
+                    timeline.Next(user, time_us, type);
+                    if (dimensions.Done()) throw std::runtime_error("corrupt day segment");
+                    dimensions.Next(codes);
+                    const int32_t code = codes[dimension_index];
+                    if (code >= 0 && time_us >= from_us && time_us < to_us) {
+                        set_of_code[static_cast<size_t>(code)]->Add(user);
+                    }
                 }
-            }
+            });
         }
         for (const auto& row : txn.exec(
-                 "SELECT v, chunk, bit_or(bits)::text FROM (" +
+                 "SELECT v, chunk, varbit_send(bit_or(bits)) FROM (" +
                  UserBitRows(sql_pieces, dimension, dimension, ByTime::kNo) + ") b GROUP BY 1, 2")) {
             users[row[0].c_str()].AddChunk(row[1].as<int64_t>(),
                                            std::string_view(row[2].c_str(), row[2].size()));
@@ -682,6 +706,8 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
         total = txn.exec("SELECT COALESCE(sum(users), 0)::text FROM (" +
                          UniqueUsersByValue(UserBitRows(all_pieces, "all", "", ByTime::kNo)) +
                          ") t")[0][0].c_str();
+        worker.Finish();
+        for (const auto& [value, set] : edge_users) users[value].Merge(set);
         return 0;
     });
 

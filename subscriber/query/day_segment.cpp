@@ -185,31 +185,48 @@ std::string EncodeBase64(std::string_view bytes) {
 }
 
 std::optional<std::string> DecodeBase64(std::string_view text) {
-    static const auto table = [] {
-        std::array<int8_t, 256> t{};
-        t.fill(-1);
-        for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kBase64Alphabet[i])] = static_cast<int8_t>(i);
+    // One table per position of a character in its group of four, each holding the
+    // character's six bits already shifted into place; kInvalid marks characters outside the
+    // alphabet, so a whole group is checked with one test.
+    static constexpr uint32_t kInvalid = 1u << 24;
+    static const auto tables = [] {
+        std::array<std::array<uint32_t, 256>, 4> t{};
+        for (auto& table : t) table.fill(kInvalid);
+        for (uint32_t i = 0; i < 64; ++i) {
+            const auto c = static_cast<uint8_t>(kBase64Alphabet[i]);
+            t[0][c] = i << 18;
+            t[1][c] = i << 12;
+            t[2][c] = i << 6;
+            t[3][c] = i;
+        }
         return t;
     }();
     if (text.size() % 4 != 0) return std::nullopt;
-    size_t padding = 0;
-    if (!text.empty() && text.back() == '=') padding = text[text.size() - 2] == '=' ? 2 : 1;
+    if (text.empty()) return std::string();
+    const size_t padding = text.back() != '=' ? 0 : text[text.size() - 2] == '=' ? 2 : 1;
     std::string out(text.size() / 4 * 3 - padding, '\0');
     const auto* in = reinterpret_cast<const uint8_t*>(text.data());
-    size_t o = 0;
-    for (size_t i = 0; i < text.size(); i += 4) {
-        const bool last = i + 4 == text.size();
-        const int a = table[in[i]];
-        const int b = table[in[i + 1]];
-        const int c = last && padding == 2 ? 0 : table[in[i + 2]];
-        const int d = last && padding >= 1 ? 0 : table[in[i + 3]];
-        if ((a | b | c | d) < 0) return std::nullopt;
-        const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
-                           (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
-        out[o++] = static_cast<char>(v >> 16);
-        if (o < out.size()) out[o++] = static_cast<char>((v >> 8) & 0xff);
-        if (o < out.size()) out[o++] = static_cast<char>(v & 0xff);
+    auto* o = reinterpret_cast<uint8_t*>(out.data());
+    const size_t full = text.size() - (padding > 0 ? 4 : 0);  // groups without padding
+    uint32_t bad = 0;
+    for (size_t i = 0; i < full; i += 4) {
+        const uint32_t v = tables[0][in[i]] | tables[1][in[i + 1]] | tables[2][in[i + 2]] |
+                           tables[3][in[i + 3]];
+        bad |= v;
+        o[0] = static_cast<uint8_t>(v >> 16);
+        o[1] = static_cast<uint8_t>(v >> 8);
+        o[2] = static_cast<uint8_t>(v);
+        o += 3;
     }
+    if (padding > 0) {
+        const size_t i = full;
+        uint32_t v = tables[0][in[i]] | tables[1][in[i + 1]];
+        if (padding == 1) v |= tables[2][in[i + 2]];
+        bad |= v;
+        *o++ = static_cast<uint8_t>(v >> 16);
+        if (padding == 1) *o++ = static_cast<uint8_t>(v >> 8);
+    }
+    if (bad & kInvalid) return std::nullopt;
     return out;
 }
 
