@@ -323,7 +323,7 @@ scenario_raw_copy() {
     ensure_schema
     cpu_snapshot "$SCRATCH/cpu0"
     "$BIN_RAW_COPY" --pg-url "$DATABASE_URL" --duration "$DURATION" --event-bytes "$EVENT_BYTES" \
-        --connections "${SUBSCRIBER_WORKERS:-2}" --batch "${SUBSCRIBER_BATCH_SIZE:-5000}" \
+        --connections "${SUBSCRIBER_WORKERS:-2}" --batch "${SUBSCRIBER_BATCH_SIZE:-2000}" \
         --table "bench_raw_copy" --prefix "${RUN_ID}rc" >"$SCRATCH/out.json" 2>>"$LOGS/raw-copy.log"
     cpu_snapshot "$SCRATCH/cpu1"
     local cpu

@@ -16,7 +16,7 @@ struct SubscriberConfig {
     common::kafka::KafkaSettings kafka;
     std::string group_id = "tributary-subscriber";
     int workers = 2;
-    int batch_max_messages = 5000;
+    int batch_max_messages = 2000;
     std::chrono::milliseconds batch_max_wait{50};
     std::chrono::milliseconds retry_initial{200};
     std::chrono::milliseconds retry_max{10000};
