@@ -82,6 +82,12 @@ int SegmentBuilder::BuildStale(pqxx::connection& connection, common::ShutdownSig
         } catch (const pqxx::serialization_failure& e) {
             // Another replica wrote the same day at the same time: next scan.
             log->debug("day segment {} raced another builder: {}", day, e.what());
+        } catch (const pqxx::broken_connection&) {
+            throw;  // Run() reconnects
+        } catch (const std::exception& e) {
+            // This day stays on raw rows; the other days are still built.
+            failures_.Inc();
+            log->warn("day segment {} (tenant {}) not built: {}", day, tenant, e.what());
         }
     }
     return built;
