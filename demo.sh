@@ -19,6 +19,11 @@ source "$RUN/env"
 set +a
 : "${PUBLISHER_URL:?missing in .run/env}" "${QUERY_URL:?missing in .run/env}"
 : "${KAFKA_BOOTSTRAP_SERVERS:?missing in .run/env}"
+# .run/env outlives a stack that was stopped or whose machine rebooted: check it answers.
+for url in "$PUBLISHER_URL" "$QUERY_URL"; do
+    curl -fsS -m 5 -o /dev/null "$url/readyz" ||
+        die "the stack recorded in $RUN/env does not answer at $url/readyz: run ./start.sh (./start.sh status says what runs)"
+done
 
 if [[ -t 1 ]]; then
     BOLD=$'\033[1m' CYAN=$'\033[36m' GREEN=$'\033[32m' RED=$'\033[31m' DIM=$'\033[2m' OFF=$'\033[0m'
