@@ -345,10 +345,7 @@ public:
     RawLoop(Shared& shared, int first_global, int count) : shared_(shared) {
         epoll_ = epoll_create1(0);
         timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = kTimerTag;
-        epoll_ctl(epoll_, EPOLL_CTL_ADD, timer_, &ev);
+        Watch(EPOLL_CTL_ADD, timer_, EPOLLIN, kTimerTag);
         for (int i = 0; i < count; ++i) {
             Connection c;
             c.global_index = first_global + i;
@@ -477,10 +474,7 @@ private:
             return;
         }
         c.connecting = true;
-        epoll_event ev{};
-        ev.events = EPOLLOUT;
-        ev.data.u64 = i;
-        epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev);
+        Watch(EPOLL_CTL_ADD, c.fd, EPOLLOUT, i);
     }
 
     void FinishConnect(size_t i) {
@@ -500,10 +494,14 @@ private:
             Flush(i);
             return;
         }
+        Watch(EPOLL_CTL_MOD, c.fd, EPOLLIN, i);
+    }
+
+    void Watch(int op, int fd, uint32_t events, uint64_t tag) {
         epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = i;
-        epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+        ev.events = events;
+        ev.data.u64 = tag;
+        epoll_ctl(epoll_, op, fd, &ev);
     }
 
     // A connect failed: the request waiting for it (if any) is lost; the next attempt comes
@@ -554,19 +552,13 @@ private:
                 continue;
             }
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                epoll_event ev{};
-                ev.events = EPOLLIN | EPOLLOUT;
-                ev.data.u64 = i;
-                epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+                Watch(EPOLL_CTL_MOD, c.fd, EPOLLIN | EPOLLOUT, i);
                 return;
             }
             Fail(i, "send_failed");
             return;
         }
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = i;
-        epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+        Watch(EPOLL_CTL_MOD, c.fd, EPOLLIN, i);
     }
 
     void Read(size_t i) {

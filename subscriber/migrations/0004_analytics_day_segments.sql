@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS analytics_day_segments (
     format     SMALLINT    NOT NULL,
     events     BIGINT      NOT NULL,
     dictionary TEXT        NOT NULL,
-    timeline   TEXT        NOT NULL,  -- base64 (RFC 4648, no line breaks) of the encoded column
+    timeline   TEXT        NOT NULL,  -- base64url (RFC 4648 section 5, no padding) of the column
     dimensions TEXT        NOT NULL,  -- same
     built_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, day)

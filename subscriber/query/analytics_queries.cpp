@@ -373,12 +373,12 @@ pqxx::result FetchSegment(pqxx::transaction_base& txn, SystemTime day, bool with
 LoadedSegment ParseSegment(const pqxx::result& rows) {
     LoadedSegment segment;
     auto dictionary = SegmentDictionary::FromJson(rows[0][0].c_str());
-    auto timeline = DecodeBase64(std::string_view(rows[0][1].c_str(), rows[0][1].size()));
+    auto timeline = Base64UrlDecode(std::string_view(rows[0][1].c_str(), rows[0][1].size()));
     if (!dictionary || !timeline) throw std::runtime_error("corrupt day segment");
     segment.dictionary = std::move(*dictionary);
     segment.timeline = std::move(*timeline);
     if (!rows[0][2].is_null()) {
-        auto dimensions = DecodeBase64(std::string_view(rows[0][2].c_str(), rows[0][2].size()));
+        auto dimensions = Base64UrlDecode(std::string_view(rows[0][2].c_str(), rows[0][2].size()));
         if (!dimensions) throw std::runtime_error("corrupt day segment");
         segment.dimensions = std::move(*dimensions);
     }

@@ -15,7 +15,8 @@
 //               start) (microseconds), then varint(event type code)
 //   dimensions: per event, in the same order, four varints: device, os, browser, country
 //               codes + 1 (0 when the event has no value)
-// Codes index the segment's dictionaries (SegmentDictionary), in first-seen order.
+// Codes index the segment's dictionaries (SegmentDictionary), in first-seen order. Both
+// columns are stored as base64url text (Base64UrlEncode in params.hpp).
 
 #include <array>
 #include <cstdint>
@@ -131,10 +132,5 @@ private:
 // "2026-03-01 00:17:23.123456+00" (PostgreSQL's ISO output with TimeZone UTC) as microseconds
 // since the epoch; nullopt for any other shape.
 std::optional<int64_t> ParsePgUtcMicros(const char* text);
-
-// Base64 (RFC 4648 alphabet with padding, no line breaks): how segment columns are stored.
-std::string EncodeBase64(std::string_view bytes);
-// nullopt when `text` is not such base64.
-std::optional<std::string> DecodeBase64(std::string_view text);
 
 }  // namespace tributary::subscriber::query

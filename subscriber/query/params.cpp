@@ -372,57 +372,76 @@ std::string SqlTime(SystemTime time) {
     return std::string("'") + common::FormatRfc3339(time) + "'::timestamptz";
 }
 
+namespace {
+constexpr char kBase64UrlAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+}  // namespace
+
 std::string Base64UrlEncode(std::string_view bytes) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string out;
+    out.reserve((bytes.size() * 4 + 2) / 3);
+    const auto* in = reinterpret_cast<const uint8_t*>(bytes.data());
     size_t i = 0;
-    for (; i + 2 < bytes.size(); i += 3) {
-        const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                           (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
-        out += kAlphabet[(v >> 18) & 63];
-        out += kAlphabet[(v >> 12) & 63];
-        out += kAlphabet[(v >> 6) & 63];
-        out += kAlphabet[v & 63];
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+        out += kBase64UrlAlphabet[v >> 18];
+        out += kBase64UrlAlphabet[(v >> 12) & 63];
+        out += kBase64UrlAlphabet[(v >> 6) & 63];
+        out += kBase64UrlAlphabet[v & 63];
     }
-    if (i + 1 == bytes.size()) {
-        const uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-        out += kAlphabet[(v >> 18) & 63];
-        out += kAlphabet[(v >> 12) & 63];
-    } else if (i + 2 == bytes.size()) {
-        const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8);
-        out += kAlphabet[(v >> 18) & 63];
-        out += kAlphabet[(v >> 12) & 63];
-        out += kAlphabet[(v >> 6) & 63];
+    if (const size_t rest = bytes.size() - i; rest > 0) {
+        const uint32_t v = (uint32_t{in[i]} << 16) | (rest == 2 ? uint32_t{in[i + 1]} << 8 : 0);
+        out += kBase64UrlAlphabet[v >> 18];
+        out += kBase64UrlAlphabet[(v >> 12) & 63];
+        if (rest == 2) out += kBase64UrlAlphabet[(v >> 6) & 63];
     }
     return out;
 }
 
 std::optional<std::string> Base64UrlDecode(std::string_view text) {
-    const auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '-') return 62;
-        if (c == '_') return 63;
-        return -1;
-    };
-    if (text.size() % 4 == 1) return std::nullopt;
-    std::string out;
-    uint32_t buffer = 0;
-    int bits = 0;
-    for (const char c : text) {
-        const int v = value(c);
-        if (v < 0) return std::nullopt;
-        buffer = (buffer << 6) | static_cast<uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((buffer >> bits) & 0xFF);
+    // One table per position of a character in its group of four, each holding the
+    // character's six bits already shifted into place; kInvalid marks characters outside the
+    // alphabet, so a whole group is checked with one test (this decodes day segments, megabytes
+    // per query).
+    static constexpr uint32_t kInvalid = 1u << 24;
+    static const auto tables = [] {
+        std::array<std::array<uint32_t, 256>, 4> t{};
+        for (auto& table : t) table.fill(kInvalid);
+        for (uint32_t i = 0; i < 64; ++i) {
+            const auto c = static_cast<uint8_t>(kBase64UrlAlphabet[i]);
+            t[0][c] = i << 18;
+            t[1][c] = i << 12;
+            t[2][c] = i << 6;
+            t[3][c] = i;
         }
+        return t;
+    }();
+    const size_t rest = text.size() % 4;  // characters of a last, partial group
+    if (rest == 1) return std::nullopt;
+    std::string out(text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1), '\0');
+    const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+    auto* o = reinterpret_cast<uint8_t*>(out.data());
+    const size_t full = text.size() - rest;
+    uint32_t seen = 0;
+    for (size_t i = 0; i < full; i += 4) {
+        const uint32_t v = tables[0][in[i]] | tables[1][in[i + 1]] | tables[2][in[i + 2]] |
+                           tables[3][in[i + 3]];
+        seen |= v;
+        o[0] = static_cast<uint8_t>(v >> 16);
+        o[1] = static_cast<uint8_t>(v >> 8);
+        o[2] = static_cast<uint8_t>(v);
+        o += 3;
     }
-    // Leftover bits must be zero, so that every value has exactly one encoding.
-    if ((buffer & ((1U << bits) - 1)) != 0) return std::nullopt;
+    if (rest > 0) {
+        uint32_t v = tables[0][in[full]] | tables[1][in[full + 1]];
+        if (rest == 3) v |= tables[2][in[full + 2]];
+        seen |= v;
+        // Leftover bits must be zero, so that every value has exactly one encoding.
+        if ((v & (rest == 2 ? 0xffffu : 0xffu)) != 0 && (v & kInvalid) == 0) return std::nullopt;
+        *o++ = static_cast<uint8_t>(v >> 16);
+        if (rest == 3) *o++ = static_cast<uint8_t>(v >> 8);
+    }
+    if (seen & kInvalid) return std::nullopt;
     return out;
 }
 

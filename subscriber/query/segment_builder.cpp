@@ -2,6 +2,7 @@
 
 #include "common/logging.hpp"
 #include "subscriber/query/day_segment.hpp"
+#include "subscriber/query/params.hpp"
 
 #include <pqxx/pqxx>
 
@@ -139,7 +140,7 @@ bool SegmentBuilder::BuildDay(pqxx::connection& connection, const std::string& t
         "excluded.events, dictionary = excluded.dictionary, timeline = excluded.timeline, "
         "dimensions = excluded.dimensions, built_at = now()",
         tenant_id, day, kSegmentFormat, segment.events, segment.dictionary.ToJson(),
-        EncodeBase64(segment.timeline), EncodeBase64(segment.dimensions));
+        Base64UrlEncode(segment.timeline), Base64UrlEncode(segment.dimensions));
     txn.commit();
     built_.Inc();
     return true;

@@ -555,6 +555,30 @@ protected:
         return buffer;
     }
 
+    // [from, to) as RFC 3339 texts: random bounds (from with microseconds) around the three
+    // days of StoreRandomEvents, or with `whole` the hour before them to a day after them.
+    struct Range {
+        std::string from;
+        std::string to;
+        int64_t seconds;  // to - from, rounded up
+    };
+    static Range RandomRange(std::mt19937& rng, bool whole) {
+        const int64_t start_s = 1772323200 - 3600;  // 2026-02-28T23:00:00Z
+        const auto iso = [](int64_t s, int64_t us) {
+            return FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
+                std::chrono::microseconds(s * 1000000 + us)));
+        };
+        int64_t a = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
+        int64_t b = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
+        if (whole) {
+            a = start_s;
+            b = start_s + 4 * 86400;
+        }
+        if (a > b) std::swap(a, b);
+        if (a == b) b += 1;
+        return {iso(a, rng() % 1000000), iso(b, 0), b - a};
+    }
+
     // The query's rows as "a|b|c" strings.
     std::multiset<std::string> Raw(const std::string& sql) const {
         pqxx::connection connection(database_->Url());
@@ -654,28 +678,14 @@ TEST_F(RollupEquivalenceTest, ConcurrentWritersOfTheSameBatchesNeitherDeadlockNo
 TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) {
     StoreRandomEvents(3000, 11);
     std::mt19937 rng(5);
-    const int64_t start_s = 1772323200 - 3600;
-    const auto iso = [](int64_t s, int64_t us) {
-        return FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
-            std::chrono::microseconds(s * 1000000 + us)));
-    };
     for (int round = 0; round < 12; ++round) {
-        int64_t a = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
-        int64_t b = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
-        if (round == 0) {
-            a = start_s;
-            b = start_s + 4 * 86400;
-        }
-        if (a > b) std::swap(a, b);
-        if (a == b) b += 1;
-        const std::string from = iso(a, rng() % 1000000);
-        const std::string to = iso(b, 0);
+        const auto [from, to, seconds] = RandomRange(rng, round == 0);
         const std::string range = "from=" + from + "&to=" + to;
         const std::string where = " WHERE event_time >= '" + from + "' AND event_time < '" + to + "'";
         SCOPED_TRACE(range);
 
         for (const std::string interval : {"minute", "hour", "day"}) {
-            if (interval == "minute" && b - a > 86400) continue;
+            if (interval == "minute" && seconds > 86400) continue;
             std::multiset<std::string> api;
             std::string cursor;
             do {
@@ -785,22 +795,11 @@ TEST_F(RollupEquivalenceTest, EveryEndpointEqualsTheSameQuestionAskedOfRawRows) 
 TEST_F(RollupEquivalenceTest, DaySegmentsGiveTheRawRowAnswersAndStepAsideWhenADayChanges) {
     StoreRandomEvents(3000, 13);
     std::mt19937 rng(17);
-    const int64_t start_s = 1772323200 - 3600;  // 2026-02-28T23:00:00Z
-    const auto iso = [](int64_t s, int64_t us) {
-        return FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
-            std::chrono::microseconds(s * 1000000 + us)));
-    };
     // Questions over ranges that start and end inside days, and the whole range.
     std::vector<std::string> paths;
     for (int round = 0; round < 10; ++round) {
-        int64_t a = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
-        int64_t b = start_s + static_cast<int64_t>(rng() % (3 * 86400 + 7200));
-        if (round == 0) {
-            a = start_s;
-            b = start_s + 4 * 86400;
-        }
-        if (a > b) std::swap(a, b);
-        const std::string range = "from=" + iso(a, rng() % 1000000) + "&to=" + iso(b + 1, 0);
+        const Range bounds = RandomRange(rng, round == 0);
+        const std::string range = "from=" + bounds.from + "&to=" + bounds.to;
         paths.push_back("/api/v1/analytics/funnel?steps=view,cart,buy&within=1h&" + range);
         paths.push_back("/api/v1/analytics/funnel?steps=view,view,click&within=10m&" + range);
         paths.push_back("/api/v1/analytics/funnel?steps=buy,view&within=1d&" + range);

@@ -121,24 +121,6 @@ TEST(DaySegment, CorruptColumnsThrowInsteadOfDecodingGarbage) {
     EXPECT_FALSE(SegmentDictionary::FromJson("not json"));
 }
 
-TEST(DaySegment, Base64RoundTripsAndRefusesMalformedText) {
-    EXPECT_EQ(EncodeBase64(""), "");
-    EXPECT_EQ(EncodeBase64("f"), "Zg==");
-    EXPECT_EQ(EncodeBase64("fo"), "Zm8=");
-    EXPECT_EQ(EncodeBase64("foo"), "Zm9v");
-    EXPECT_EQ(EncodeBase64(std::string("\x00\xff\xfe", 3)), "AP/+");
-    std::mt19937 rng(3);
-    for (int n = 0; n < 300; ++n) {
-        std::string bytes(static_cast<size_t>(n), '\0');
-        for (auto& c : bytes) c = static_cast<char>(rng());
-        EXPECT_EQ(DecodeBase64(EncodeBase64(bytes)), bytes) << n;
-    }
-    EXPECT_FALSE(DecodeBase64("Zg="));
-    EXPECT_FALSE(DecodeBase64("Z!=="));
-    EXPECT_FALSE(DecodeBase64("Zg==Zg=="));
-    EXPECT_FALSE(DecodeBase64("Zm9v\n"));
-}
-
 TEST(DaySegment, ParsesPostgresIsoTimes) {
     EXPECT_EQ(ParsePgUtcMicros("2026-03-01 00:00:00+00"), kDay);
     EXPECT_EQ(ParsePgUtcMicros("2026-03-01 23:59:59.999999+00"), kDay + kDayUs - 1);

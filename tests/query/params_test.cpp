@@ -142,6 +142,23 @@ TEST(Cursors, RoundTripAndRejectForgeries) {
     }
 }
 
+TEST(Base64Url, RoundTripsEveryLengthAndRefusesMalformedText) {
+    EXPECT_EQ(Base64UrlEncode(""), "");
+    EXPECT_EQ(Base64UrlEncode("f"), "Zg");
+    EXPECT_EQ(Base64UrlEncode("fo"), "Zm8");
+    EXPECT_EQ(Base64UrlEncode("foo"), "Zm9v");
+    EXPECT_EQ(Base64UrlEncode(std::string("\x00\xff\xfe", 3)), "AP_-");
+    std::mt19937 rng(3);
+    for (int n = 0; n < 300; ++n) {
+        std::string bytes(static_cast<size_t>(n), '\0');
+        for (auto& c : bytes) c = static_cast<char>(rng());
+        EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(bytes)), bytes) << n;
+    }
+    for (const char* bad : {"Z", "Zg=", "Zg==", "Z!9v", "Zm9v\n", "Zh", "Zm9"}) {
+        EXPECT_FALSE(Base64UrlDecode(bad)) << bad;  // Zh, Zm9: leftover bits not zero
+    }
+}
+
 TEST(ParamErrorJson, RendersTheContractErrorShape) {
     EXPECT_EQ(ParamErrorJson({"q", "is bad"}),
               R"({"error":{"code":"invalid_parameter","details":[{"field":"q","reason":"is bad"}],"message":"q is bad"}})");
