@@ -1,8 +1,12 @@
 #include "subscriber/pg/analytics_rollups.hpp"
 
+#include <optional>
 #include <pqxx/pqxx>
-
 #include <string>
+#include <string_view>
+#include <tuple>
+
+#include "subscriber/pg/rollup_delta.hpp"
 
 namespace tributary::subscriber::pg {
 namespace {
@@ -15,61 +19,66 @@ CREATE TEMP TABLE IF NOT EXISTS stage_analytics_inserted (
 CREATE TEMP TABLE IF NOT EXISTS stage_gap_sessions (
     tenant_id TEXT, user_no INTEGER, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, events BIGINT
 ) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_event_counts (
+    tenant_id TEXT, grain "char", bucket_us BIGINT, event_type TEXT, n BIGINT
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_dimension_counts (
+    tenant_id TEXT, dimension TEXT, grain "char", bucket_us BIGINT, value TEXT, n BIGINT
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_user_bits (
+    tenant_id TEXT, kind TEXT, value TEXT, grain "char", bucket_us BIGINT, chunk INTEGER,
+    bits BIT(8192)
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_sessions (
+    tenant_id TEXT, user_no INTEGER, session_id TEXT, started_us BIGINT, ended_us BIGINT,
+    events BIGINT
+) ON COMMIT DELETE ROWS;
 )sql";
 
 // New users get their numbers first, sorted, and only when missing: ON CONFLICT alone would
-// burn an identity value for every known user of every batch.
+// burn an identity value for every known user of every batch. The scalar subquery is one
+// index probe per staged user; written as NOT EXISTS it became an anti join that sorted or
+// hashed the whole user table for every batch.
 constexpr const char* kNumberUsers = R"sql(
 INSERT INTO analytics_users (tenant_id, user_id)
 SELECT DISTINCT s.tenant_id, s.user_id FROM stage_analytics s
-WHERE NOT EXISTS (SELECT 1 FROM analytics_users u
-                  WHERE u.tenant_id = s.tenant_id AND u.user_id = s.user_id)
+WHERE (SELECT true FROM analytics_users u
+       WHERE u.tenant_id = s.tenant_id AND u.user_id = s.user_id) IS NULL
 ORDER BY 1, 2
 ON CONFLICT DO NOTHING)sql";
 
+// The rollup deltas, computed by RollupDelta from the inserted rows, are copied into the
+// stage_* tables above and added here, each table in primary-key order. Buckets travel as
+// microseconds since the epoch (adding an interval of microseconds is exact and does not
+// depend on the session's time zone).
 constexpr const char* kEventCounts = R"sql(
 INSERT INTO analytics_event_counts AS c (tenant_id, grain, bucket, event_type, n)
-SELECT i.tenant_id, g.grain, date_trunc(g.unit, i.event_time, 'UTC'), i.event_type, count(*)
-FROM stage_analytics_inserted i
-CROSS JOIN (VALUES ('m'::"char", 'minute'), ('h', 'hour'), ('d', 'day')) g(grain, unit)
-GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+SELECT tenant_id, grain, timestamptz 'epoch' + bucket_us * interval '1 microsecond', event_type, n
+FROM stage_event_counts ORDER BY 1, 2, 3, 4
 ON CONFLICT (tenant_id, grain, bucket, event_type) DO UPDATE SET n = c.n + EXCLUDED.n)sql";
 
 constexpr const char* kDimensionCounts = R"sql(
 INSERT INTO analytics_dimension_counts AS c (tenant_id, dimension, grain, bucket, value, n)
-SELECT i.tenant_id, d.dimension, g.grain, date_trunc(g.unit, i.event_time, 'UTC'), d.value,
-       count(*)
-FROM stage_analytics_inserted i
-CROSS JOIN LATERAL (VALUES ('page', i.page), ('referrer', i.referrer), ('source', i.source),
-    ('device', i.device), ('os', i.os), ('browser', i.browser), ('country', i.country))
-    d(dimension, value)
-CROSS JOIN (VALUES ('h'::"char", 'hour'), ('d', 'day')) g(grain, unit)
-WHERE d.value IS NOT NULL
-GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+SELECT tenant_id, dimension, grain, timestamptz 'epoch' + bucket_us * interval '1 microsecond',
+       value, n
+FROM stage_dimension_counts ORDER BY 1, 2, 3, 4, 5
 ON CONFLICT (tenant_id, dimension, grain, bucket, value) DO UPDATE SET n = c.n + EXCLUDED.n)sql";
 
 // OR is idempotent, so the bitmaps would survive a redelivery anyway; they are still built
 // from the inserted rows only, like every other rollup.
 constexpr const char* kUserBits = R"sql(
 INSERT INTO analytics_user_bits AS b (tenant_id, kind, value, grain, bucket, chunk, bits)
-SELECT tenant_id, kind, value, grain, bucket, user_no / 8192,
-       bit_or(set_bit(B'0'::bit(8192), user_no % 8192, 1))
-FROM (SELECT DISTINCT i.tenant_id, k.kind, k.value, g.grain,
-             date_trunc(g.unit, i.event_time, 'UTC') AS bucket, i.user_no
-      FROM stage_analytics_inserted i
-      CROSS JOIN LATERAL (VALUES ('all', ''), ('event_type', i.event_type),
-          ('device', i.device), ('os', i.os), ('browser', i.browser),
-          ('country', i.country)) k(kind, value)
-      CROSS JOIN (VALUES ('h'::"char", 'hour'), ('d', 'day')) g(grain, unit)
-      WHERE k.value IS NOT NULL AND (g.grain = 'd' OR k.kind IN ('all', 'event_type'))) x
-GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 4, 5, 3, 6  -- primary key order
+SELECT tenant_id, kind, value, grain, timestamptz 'epoch' + bucket_us * interval '1 microsecond',
+       chunk, bits
+FROM stage_user_bits ORDER BY 1, 2, 4, 5, 3, 6  -- primary key order
 ON CONFLICT (tenant_id, kind, grain, bucket, value, chunk) DO UPDATE SET bits = b.bits | EXCLUDED.bits)sql";
 
 constexpr const char* kSessions = R"sql(
 INSERT INTO analytics_sessions AS s (tenant_id, user_no, session_id, started_at, ended_at, events)
-SELECT tenant_id, user_no, session_id, min(event_time), max(event_time), count(*)
-FROM stage_analytics_inserted WHERE session_id IS NOT NULL
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+SELECT tenant_id, user_no, session_id,
+       timestamptz 'epoch' + started_us * interval '1 microsecond',
+       timestamptz 'epoch' + ended_us * interval '1 microsecond', events
+FROM stage_sessions ORDER BY 1, 2, 3
 ON CONFLICT (tenant_id, user_no, session_id) DO UPDATE SET
     started_at = LEAST(s.started_at, EXCLUDED.started_at),
     ended_at = GREATEST(s.ended_at, EXCLUDED.ended_at),
@@ -126,6 +135,52 @@ INSERT INTO analytics_gap_sessions (tenant_id, user_no, started_at, ended_at, ev
 SELECT tenant_id, user_no, min(started_at), max(ended_at), sum(events)
 FROM numbered GROUP BY tenant_id, user_no, session_no ORDER BY 1, 2, 3)sql";
 
+// The deltas into the stage_* tables, with COPY.
+void CopyDeltas(pqxx::work& txn, const RollupDelta& delta) {
+    const auto number = [](int64_t value) { return std::to_string(value); };
+    if (!delta.EventCounts().empty()) {
+        pqxx::stream_to stream(txn, "stage_event_counts");
+        for (const auto& [key, n] : delta.EventCounts()) {
+            stream << std::make_tuple(std::string(key.tenant_id), std::string(1, key.grain),
+                                      number(key.bucket_us), std::string(key.a), number(n));
+        }
+        stream.complete();
+    }
+    if (!delta.DimensionCounts().empty()) {
+        pqxx::stream_to stream(txn, "stage_dimension_counts");
+        for (const auto& [key, n] : delta.DimensionCounts()) {
+            stream << std::make_tuple(std::string(key.tenant_id), std::string(key.a),
+                                      std::string(1, key.grain), number(key.bucket_us),
+                                      std::string(key.b), number(n));
+        }
+        stream.complete();
+    }
+    if (!delta.UserBits().empty()) {
+        pqxx::stream_to stream(txn, "stage_user_bits");
+        for (const auto& [key, bits] : delta.UserBits()) {
+            stream << std::make_tuple(std::string(key.tenant_id), std::string(key.a),
+                                      std::string(key.b), std::string(1, key.grain),
+                                      number(key.bucket_us), number(key.number),
+                                      RollupDelta::BitsText(bits));
+        }
+        stream.complete();
+    }
+    if (!delta.Sessions().empty()) {
+        pqxx::stream_to stream(txn, "stage_sessions");
+        for (const auto& [key, span] : delta.Sessions()) {
+            stream << std::make_tuple(std::string(key.tenant_id), number(key.number),
+                                      std::string(key.a), number(span.first_us),
+                                      number(span.last_us), number(span.events));
+        }
+        stream.complete();
+    }
+}
+
+std::optional<std::string_view> OptionalView(const pqxx::field& field) {
+    if (field.is_null()) return std::nullopt;
+    return std::string_view(field.c_str(), field.size());
+}
+
 }  // namespace
 
 const char* AnalyticsRollupStagingSql() { return kStaging; }
@@ -133,27 +188,48 @@ const char* AnalyticsRollupStagingSql() { return kStaging; }
 size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns) {
     txn.exec(kNumberUsers);
     // Sorted by event_id: two workers storing overlapping batches (a redelivery racing the
-    // original) then wait on the first shared id instead of deadlocking.
-    const auto inserted = txn.exec(
+    // original) then wait on the first shared id instead of deadlocking. The user number is
+    // one index probe per row (LIMIT keeps the planner from turning it into a join that reads
+    // the whole user table). The statement returns what it inserted, as stored; session-less
+    // rows also go to stage_analytics_inserted for the gap sessions below.
+    const pqxx::result inserted = txn.exec(
         std::string("WITH ins AS (INSERT INTO user_analytics_events (") + columns +
         ", user_no) SELECT " + columns +
-        ", u.user_no FROM stage_analytics s JOIN analytics_users u USING (tenant_id, user_id)"
-        " ORDER BY tenant_id, event_id ON CONFLICT (tenant_id, event_id) DO NOTHING"
+        ", u.user_no FROM stage_analytics s CROSS JOIN LATERAL (SELECT u.user_no"
+        " FROM analytics_users u WHERE u.tenant_id = s.tenant_id AND u.user_id = s.user_id"
+        " LIMIT 1) u ORDER BY tenant_id, event_id ON CONFLICT (tenant_id, event_id) DO NOTHING"
         " RETURNING tenant_id, user_no, event_type, event_time, session_id, page, referrer,"
-        " source, device, os, browser, country)"
-        " INSERT INTO stage_analytics_inserted SELECT * FROM ins");
-    const size_t count = inserted.affected_rows();
-    if (count == 0) return 0;
-    txn.exec(kEventCounts);
-    txn.exec(kDimensionCounts);
-    txn.exec(kUserBits);
-    txn.exec(kSessions);
+        " source, device, os, browser, country),"
+        " gap AS (INSERT INTO stage_analytics_inserted SELECT * FROM ins"
+        " WHERE session_id IS NULL)"
+        " SELECT tenant_id, user_no, event_type, (extract(epoch FROM event_time) * 1000000)::int8,"
+        " session_id, page, referrer, source, device, os, browser, country FROM ins");
+    if (inserted.empty()) return 0;
+
+    RollupDelta delta;
+    for (const pqxx::row& row : inserted) {
+        InsertedEvent event;
+        event.tenant_id = std::string_view(row[0].c_str(), row[0].size());
+        event.user_no = row[1].as<int32_t>();
+        event.event_type = std::string_view(row[2].c_str(), row[2].size());
+        event.time_us = row[3].as<int64_t>();
+        event.session_id = OptionalView(row[4]);
+        for (size_t d = 0; d < kRollupDimensions.size(); ++d) {
+            event.dimensions[d] = OptionalView(row[static_cast<pqxx::row::size_type>(5 + d)]);
+        }
+        delta.Add(event);
+    }
+    CopyDeltas(txn, delta);
+    if (!delta.EventCounts().empty()) txn.exec(kEventCounts);
+    if (!delta.DimensionCounts().empty()) txn.exec(kDimensionCounts);
+    if (!delta.UserBits().empty()) txn.exec(kUserBits);
+    if (!delta.Sessions().empty()) txn.exec(kSessions);
     const auto gap_users = txn.exec(kLockGapUsers);
     if (gap_users[0][0].as<int64_t>() > 0) {
         txn.exec(kTakeTouchedGapSessions);
         txn.exec(kMergeGapSessions);
     }
-    return count;
+    return inserted.size();
 }
 
 }  // namespace tributary::subscriber::pg
