@@ -28,6 +28,7 @@
 # Everything it started is stopped on exit, whatever happens.
 #
 # Tunables (environment): BENCH_DURATION (s per phase, default 20; --quick 5),
+# BENCH_BROKER_WARMUP (s of unmeasured load before the single and batch scenarios, 40; --quick 5),
 # E2E_DURATION (60; --quick 15), E2E_RATE (events/s offered end to end, 50000),
 # E2E_SUSTAINABLE_RATE (second e2e phase; default half the subscriber's drain rate, else 5000),
 # BENCH_EVENT_BYTES (250), BENCH_SINGLE_CONNECTIONS (256), BENCH_BATCH_CONNECTIONS (16),
@@ -67,12 +68,14 @@ done
 if ((QUICK)); then
     DURATION="${BENCH_DURATION:-5}"
     WARMUP=1
+    BROKER_WARMUP="${BENCH_BROKER_WARMUP:-5}"
     E2E_DURATION="${E2E_DURATION:-15}"
     DRAIN_MESSAGES="${BENCH_DRAIN_MESSAGES:-150000}"
     RESEARCH_RECORDS="${RESEARCH_RECORDS:-10000}"
 else
     DURATION="${BENCH_DURATION:-20}"
     WARMUP=2
+    BROKER_WARMUP="${BENCH_BROKER_WARMUP:-40}"
     E2E_DURATION="${E2E_DURATION:-60}"
     DRAIN_MESSAGES="${BENCH_DRAIN_MESSAGES:-1000000}"
     RESEARCH_RECORDS="${RESEARCH_RECORDS:-60000}"
@@ -87,6 +90,7 @@ BIN_SUBSCRIBER="$BUILD_DIR/subscriber/tributary-subscriber"
 BIN_LOADGEN="$BUILD_DIR/bench/tributary-loadgen"
 BIN_RAW_PRODUCER="$BUILD_DIR/bench/tributary-raw-producer"
 BIN_RAW_COPY="$BUILD_DIR/bench/tributary-raw-copy"
+BIN_HTTP_FLOOR="$BUILD_DIR/bench/tributary-http-floor"
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RUN_ID="b$(date -u +%H%M%S)$$"
@@ -128,9 +132,11 @@ if ((BUILD)); then
     cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIBUTARY_BUILD_TESTS=OFF \
         -DTRIBUTARY_BUILD_BENCH=ON >/dev/null
     cmake --build "$BUILD_DIR" -j "${BUILD_JOBS:-2}" --target tributary-publisher \
-        tributary-subscriber tributary-loadgen tributary-raw-producer tributary-raw-copy
+        tributary-subscriber tributary-loadgen tributary-raw-producer tributary-raw-copy \
+        tributary-http-floor
 fi
-for bin in "$BIN_PUBLISHER" "$BIN_SUBSCRIBER" "$BIN_LOADGEN" "$BIN_RAW_PRODUCER" "$BIN_RAW_COPY"; do
+for bin in "$BIN_PUBLISHER" "$BIN_SUBSCRIBER" "$BIN_LOADGEN" "$BIN_RAW_PRODUCER" "$BIN_RAW_COPY" \
+    "$BIN_HTTP_FLOOR"; do
     [[ -x "$bin" ]] || die "$bin is missing (run without --no-build)"
 done
 
@@ -345,9 +351,21 @@ loadgen() {
         >"$SCRATCH/out.json" 2>>"$LOGS/loadgen.log"
 }
 
+# warm_up LOADGEN_ARGS... — BROKER_WARMUP seconds of a scenario's load, not measured: the
+# broker's JIT compiles a request pattern's path only under that load.
+warm_up() {
+    info "warming up for ${BROKER_WARMUP}s (not measured)"
+    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" --duration "$BROKER_WARMUP" \
+        --warmup 0 "$@" >/dev/null 2>>"$LOGS/loadgen.log"
+}
+
 scenario_single() {
     local prefix="$RUN_ID-single."
     start_publisher "$prefix" "$SINGLE_CONNECTIONS"
+    # The broker's JIT compiles the path of many small produce requests only under that load:
+    # a fresh broker starts ~40% slower (15k req/s rising to 24k over ~40 s here), so the first
+    # scenario starts with BROKER_WARMUP seconds of the same load, unmeasured.
+    warm_up --connections "$SINGLE_CONNECTIONS" --prefix "${RUN_ID}sw"
     info "single: closed loop, $SINGLE_CONNECTIONS connections, ${DURATION}s"
     cpu_snapshot "$SCRATCH/cpu0"
     loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}s0"
@@ -367,13 +385,34 @@ scenario_single() {
     loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --rate "$ninety" --prefix "${RUN_ID}s9"
     cp "$SCRATCH/out.json" "$SCRATCH/single-ninety.json"
     stop_service publisher
-    printf '{"max": %s, "half": %s, "ninety": %s, "cpu_cores": %s}\n' "$(cat "$SCRATCH/single-max.json")" \
-        "$(cat "$SCRATCH/single-half.json")" "$(cat "$SCRATCH/single-ninety.json")" "$cpu" >"$PARTS/single.json"
+    # Ceilings of the two halves of a single-event request, same run, same load tool:
+    # the HTTP layer alone (the publisher's server settings, no validation, no Kafka), and a
+    # plain librdkafka producer sending one message at a time at the half rate (delivery
+    # latency from each message's scheduled time).
+    info "single: HTTP layer alone, closed loop; raw producer at $half msgs/s"
+    local floor_port
+    floor_port="$(free_port)"
+    "$BIN_HTTP_FLOOR" --port "$floor_port" --threads "$((SINGLE_CONNECTIONS + 16))" \
+        >>"$LOGS/http-floor.log" 2>&1 </dev/null &
+    SERVICE_PID[http-floor]=$!
+    PUBLISHER_URL="http://127.0.0.1:$floor_port"
+    await_ready http-floor "$PUBLISHER_URL/readyz"
+    loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}sf"
+    cp "$SCRATCH/out.json" "$SCRATCH/single-floor.json"
+    stop_service http-floor
+    "$BIN_RAW_PRODUCER" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "${prefix}raw-rate" \
+        --rate "$half" --duration "$DURATION" --event-bytes "$EVENT_BYTES" --prefix "${RUN_ID}sr" \
+        >"$SCRATCH/single-raw.json" 2>>"$LOGS/raw-producer.log"
+    printf '{"max": %s, "half": %s, "ninety": %s, "http_floor": %s, "raw_producer_at_half": %s, "cpu_cores": %s}\n' \
+        "$(cat "$SCRATCH/single-max.json")" "$(cat "$SCRATCH/single-half.json")" \
+        "$(cat "$SCRATCH/single-ninety.json")" "$(cat "$SCRATCH/single-floor.json")" \
+        "$(cat "$SCRATCH/single-raw.json")" "$cpu" >"$PARTS/single.json"
 }
 
 scenario_batch() {
     local prefix="$RUN_ID-batch."
     start_publisher "$prefix" "$BATCH_CONNECTIONS"
+    warm_up --connections "$BATCH_CONNECTIONS" --batch 100 --prefix "${RUN_ID}bw"
     info "batch: closed loop, 100 events/request, $BATCH_CONNECTIONS connections, ${DURATION}s"
     cpu_snapshot "$SCRATCH/cpu0"
     loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}b"

@@ -3,7 +3,10 @@
 // publisher's producer settings (enable.idempotence, acks=all, linger.ms, lz4,
 // batch.num.messages, queue sizes), as fast as the client and broker allow, for a fixed time.
 // Counts delivery reports; prints one JSON object. With --messages it also serves to fill a
-// topic with a backlog of valid envelopes for the subscriber to drain.
+// topic with a backlog of valid envelopes for the subscriber to drain. With --rate it sends at a
+// fixed rate instead (open loop, one message at a time like single-event requests) and reports
+// each message's delivery latency, measured from its scheduled send time: the latency floor of
+// the single-event scenario at the same rate.
 
 #include "bench/event_gen.hpp"
 
@@ -12,12 +15,15 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -36,13 +42,14 @@ struct Options {
     std::string prefix = "raw";
     std::string acks = "all";
     bool idempotence = true;
+    double rate = 0;  // messages/s, open loop; 0: as fast as possible
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
     std::cerr << "tributary-raw-producer: " << problem << "\n"
               << "usage: tributary-raw-producer --bootstrap HOST:PORT --topic T [--kind analytics|chemical]\n"
                  "  [--partitions N] [--duration S | --messages N] [--event-bytes B] [--linger-ms MS]\n"
-                 "  [--compression C] [--acks A] [--no-idempotence] [--prefix P]\n";
+                 "  [--compression C] [--acks A] [--no-idempotence] [--prefix P] [--rate MSGS_PER_S]\n";
     std::exit(2);
 }
 
@@ -67,11 +74,13 @@ Options ParseOptions(int argc, char** argv) {
             else if (arg == "--acks") o.acks = value();
             else if (arg == "--no-idempotence") o.idempotence = false;
             else if (arg == "--prefix") o.prefix = value();
+            else if (arg == "--rate") o.rate = std::stod(value());
             else Usage("unknown option " + arg);
         } catch (const std::logic_error&) {
             Usage("bad value for " + arg);
         }
     }
+    if (o.rate < 0) Usage("--rate must be >= 0");
     return o;
 }
 
@@ -79,12 +88,22 @@ struct Counters {
     std::atomic<uint64_t> delivered{0};
     std::atomic<uint64_t> failed{0};
     std::string first_error;
+    // --rate: delivery latencies (ms) from each message's scheduled send time, which travels
+    // as the message's opaque (ns after `start`). Written only by the poll thread.
+    Clock::time_point start;
+    std::vector<double> latencies_ms;
 };
 
 void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
     auto* counters = static_cast<Counters*>(opaque);
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         counters->delivered.fetch_add(1, std::memory_order_relaxed);
+        if (message->_private != nullptr) {
+            const auto scheduled = counters->start + std::chrono::nanoseconds(
+                                                         reinterpret_cast<uintptr_t>(message->_private));
+            counters->latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(Clock::now() - scheduled).count());
+        }
     } else {
         if (counters->failed.fetch_add(1) == 0) counters->first_error = rd_kafka_err2str(message->err);
     }
@@ -207,9 +226,30 @@ int main(int argc, char** argv) {
     rusage before{};
     getrusage(RUSAGE_SELF, &before);
     const auto start = Clock::now();
+    counters.start = start;
     const auto stop = start + std::chrono::duration<double>(o.duration_s);
+    // --rate: delivery reports are served at once by a poll thread, as in the publisher.
+    std::atomic<bool> polling{o.rate > 0};
+    std::thread poller;
+    if (o.rate > 0) {
+        counters.latencies_ms.reserve(static_cast<size_t>(o.rate * o.duration_s) + 1024);
+        poller = std::thread([&] {
+            while (polling.load()) rd_kafka_poll(rk, 10);
+        });
+    }
+    void* scheduled_ns = nullptr;
     while (o.messages == 0 || produced < o.messages) {
-        if ((produced & 1023) == 0) {
+        if (o.rate > 0) {
+            const auto scheduled = start + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(
+                                                   static_cast<double>(produced) / o.rate));
+            if (scheduled >= stop) break;
+            std::this_thread::sleep_until(scheduled);
+            // +1: a message scheduled at `start` must not look like one without a schedule.
+            scheduled_ns = reinterpret_cast<void*>(static_cast<uintptr_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(scheduled - start).count() + 1));
+            if ((produced & 1023) == 0) now = NowRfc3339();
+        } else if ((produced & 1023) == 0) {
             if (o.messages == 0 && Clock::now() >= stop) break;
             now = NowRfc3339();
             rd_kafka_poll(rk, 0);
@@ -218,19 +258,31 @@ int main(int argc, char** argv) {
         AppendEnvelope(value, o, produced, now, scratch);
         key = "user_" + std::to_string((produced * 7919) % tributary::bench::kUsers);
         while (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),
-                                value.size(), key.data(), key.size(), nullptr) != 0) {
+                                value.size(), key.data(), key.size(), scheduled_ns) != 0) {
             if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 std::cerr << "tributary-raw-producer: produce failed: "
                           << rd_kafka_err2str(rd_kafka_last_error()) << "\n";
                 return 1;
             }
             ++queue_full;
-            rd_kafka_poll(rk, 1);
+            if (o.rate > 0) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            } else {
+                rd_kafka_poll(rk, 1);
+            }
         }
         bytes += value.size();
         ++produced;
     }
     const auto produced_at = Clock::now();
+    if (o.rate > 0) {
+        // Let the poll thread serve the remaining reports, then stop it.
+        for (int i = 0; i < 3000 && rd_kafka_outq_len(rk) > 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        polling.store(false);
+        poller.join();
+    }
     rd_kafka_flush(rk, 30000);
     const auto done = Clock::now();
     rusage after{};
@@ -239,7 +291,7 @@ int main(int argc, char** argv) {
     const auto cpu = [](const timeval& a, const timeval& b) {
         return static_cast<double>(b.tv_sec - a.tv_sec) + static_cast<double>(b.tv_usec - a.tv_usec) / 1e6;
     };
-    const nlohmann::json report = {
+    nlohmann::json report = {
         {"topic", o.topic},
         {"kind", o.kind},
         {"acks", o.acks},
@@ -259,6 +311,18 @@ int main(int argc, char** argv) {
         {"mb_per_s", static_cast<double>(bytes) / seconds / 1e6},
         {"cpu_s", {{"user", cpu(before.ru_utime, after.ru_utime)}, {"sys", cpu(before.ru_stime, after.ru_stime)}}},
     };
+    if (o.rate > 0) {
+        auto& l = counters.latencies_ms;
+        std::sort(l.begin(), l.end());
+        const auto at = [&l](double q) {
+            return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<size_t>(q * static_cast<double>(l.size())))];
+        };
+        report["target_rate"] = o.rate;
+        report["messages_per_s"] = static_cast<double>(produced) / o.duration_s;
+        report["latency_ms"] = {{"p50", at(0.50)}, {"p90", at(0.90)}, {"p99", at(0.99)},
+                                {"p999", at(0.999)}, {"max", l.empty() ? 0.0 : l.back()},
+                                {"samples", l.size()}};
+    }
     std::cout << report.dump() << std::endl;
     rd_kafka_topic_destroy(topic);
     rd_kafka_destroy(rk);

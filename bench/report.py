@@ -70,8 +70,15 @@ def main():
     single = scenarios.get("single")
     if single:
         mx = single["max"]["requests_per_s"]
-        row("single", "max req/s (closed loop)", mx, target=TARGET_SINGLE_RPS,
+        floor = (single.get("http_floor") or {}).get("requests_per_s")
+        if floor:
+            row("single", "HTTP layer alone, max req/s (ceiling)", floor)
+        row("single", "max req/s (closed loop)", mx, ceiling=floor, target=TARGET_SINGLE_RPS,
             met=mx >= TARGET_SINGLE_RPS)
+        raw = single.get("raw_producer_at_half")
+        if raw and raw.get("latency_ms"):
+            row("single", f"raw producer delivery p50 / p99 ms at {raw['target_rate']:,.0f} msgs/s (floor)",
+                f"{raw['latency_ms']['p50']:.2f} / {raw['latency_ms']['p99']:.2f}")
         for key, label in (("half", "50%"), ("ninety", "90%")):
             r = single.get(key)
             if r:
