@@ -84,18 +84,32 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
     });
 }
 
-bool BindToPort(httplib::Server& server, const std::string& host, int port) {
-    // httplib passes the listening socket to the socket options before binding it; on Linux a
-    // second listen() on a listening socket only changes its backlog.
+namespace {
+
+// Runs `bind` (which returns the bound port, or < 0) while recording the listening socket, then
+// raises that socket's backlog. httplib passes the listening socket to the socket options
+// before binding it; on Linux a second listen() on a listening socket only changes its backlog.
+template <typename Bind>
+int BindWithBacklog(httplib::Server& server, Bind bind) {
     int listening = -1;
     server.set_socket_options([&listening](socket_t sock) {
         httplib::default_socket_options(sock);
         listening = sock;
     });
-    const bool bound = server.bind_to_port(host, port);
+    const int port = bind();
     server.set_socket_options(httplib::default_socket_options);
-    if (!bound) return false;
-    return ::listen(listening, SOMAXCONN) == 0;
+    if (port < 0) return -1;
+    return ::listen(listening, SOMAXCONN) == 0 ? port : -1;
+}
+
+}  // namespace
+
+bool BindToPort(httplib::Server& server, const std::string& host, int port) {
+    return BindWithBacklog(server, [&] { return server.bind_to_port(host, port) ? port : -1; }) >= 0;
+}
+
+int BindToAnyPort(httplib::Server& server, const std::string& host) {
+    return BindWithBacklog(server, [&] { return server.bind_to_any_port(host); });
 }
 
 void AddOperationalRoutes(httplib::Server& server, MetricsRegistry& metrics,

@@ -41,6 +41,8 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
 // retries only after 1 s, 3 s, 7 s: many clients connecting at once (a load balancer's pool,
 // clients reconnecting after a restart) wait for seconds. Returns false when binding failed.
 bool BindToPort(httplib::Server& server, const std::string& host, int port);
+// The same on a port the kernel picks; returns that port, or -1 when binding failed.
+int BindToAnyPort(httplib::Server& server, const std::string& host);
 
 // Registers GET /healthz (process alive), /readyz (`ready()` returns an empty string when
 // ready, else the reason), /metrics and /openapi.json.

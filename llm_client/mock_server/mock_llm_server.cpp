@@ -486,10 +486,10 @@ class MockLlmServer::Impl {
         auto server = BuildServer();
         const std::string host = Config().host;
         if (port_ == 0) {
-            const int bound = server->bind_to_any_port(host);
+            const int bound = common::BindToAnyPort(*server, host);
             if (bound < 0) throw std::runtime_error("mock llm: cannot bind " + host);
             port_ = bound;
-        } else if (!server->bind_to_port(host, port_)) {
+        } else if (!common::BindToPort(*server, host, port_)) {
             throw std::runtime_error("mock llm: cannot bind " + host + ":" + std::to_string(port_) +
                                      " (port in use?)");
         }
