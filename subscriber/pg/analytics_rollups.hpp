@@ -12,7 +12,9 @@ const char* AnalyticsRollupStagingSql();
 
 // Moves the rows staged in stage_analytics into user_analytics_events (ON CONFLICT DO NOTHING)
 // and adds exactly the rows actually inserted to the rollups of migration 0002: event counts,
-// dimension counts, user bitmaps, sessions. Must run inside the caller's transaction, so the
+// dimension counts, user bitmaps, sessions. The insert returns those rows; RollupDelta sums
+// them here and the sums are written with COPY and one upsert per rollup table (gap sessions,
+// which merge with stored ones, stay in SQL). Must run inside the caller's transaction, so the
 // rows and their rollups commit or roll back together. Every statement writes its keys in a
 // fixed order (user numbers, events, then each rollup table sorted by primary key), so
 // concurrent workers wait for each other instead of deadlocking. `columns` is the staged
