@@ -36,6 +36,17 @@ DbPool::Lease DbPool::Acquire() {
     }
 }
 
+void DbPool::DropIdle() {
+    std::vector<std::unique_ptr<pqxx::connection>> dropped;
+    {
+        std::lock_guard lock(mutex_);
+        open_ -= idle_.size();
+        dropped.swap(idle_);
+        available_.notify_all();
+    }
+    // Closed outside the lock: closing a connection to a dead server can take a moment.
+}
+
 void DbPool::Release(std::unique_ptr<pqxx::connection> connection) {
     std::lock_guard lock(mutex_);
     if (connection && connection->is_open()) {

@@ -41,6 +41,10 @@ public:
     // connection cannot be opened.
     Lease Acquire();
 
+    // Closes every idle connection (leased ones are dropped when they come back broken): after
+    // one is found broken, the others opened before the same server restart are broken too.
+    void DropIdle();
+
 private:
     void Release(std::unique_ptr<pqxx::connection> connection);
 

@@ -232,11 +232,23 @@ void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
                          common::MetricsRegistry& metrics) {
     const auto log = common::GetLogger("query");
     // Wraps a handler: renders its QueryResponse, and turns database failures into a 503 that
-    // says so instead of a dropped connection.
-    const auto handle = [log](auto&& produce) {
-        return [log, produce](const httplib::Request& request, httplib::Response& response) {
+    // says so instead of a dropped connection. A pooled connection found broken (the server
+    // restarted or failed over since it was opened) means every idle one predates the same
+    // event: they are dropped and the read-only query is asked once more on a fresh connection,
+    // so a restart does not cost clients one 503 per pooled connection.
+    DbPool& pool = service.Pool();
+    const auto handle = [log, &pool](auto&& produce) {
+        return [log, &pool, produce](const httplib::Request& request, httplib::Response& response) {
             try {
-                const QueryResponse result = produce(request);
+                QueryResponse result;
+                try {
+                    result = produce(request);
+                } catch (const pqxx::broken_connection& e) {
+                    log->warn("query {}: connection broken ({}); retrying on a fresh one",
+                              request.path, e.what());
+                    pool.DropIdle();
+                    result = produce(request);
+                }
                 response.status = result.status;
                 response.set_content(result.body, "application/json");
             } catch (const std::exception& e) {

@@ -869,5 +869,74 @@ TEST_F(RollupEquivalenceTest, DaySegmentsGiveTheRawRowAnswersAndStepAsideWhenADa
     EXPECT_EQ(Get("/api/v1/analytics/user-distribution?dimension=device&" + range), distribution);
 }
 
+// The value of an unlabelled counter in a Prometheus text page, -1 when absent.
+double MetricValue(const std::string& page, const std::string& name) {
+    const std::string prefix = name + " ";
+    for (size_t at = page.find(prefix); at != std::string::npos; at = page.find(prefix, at + 1)) {
+        if (at == 0 || page[at - 1] == '\n') return std::stod(page.substr(at + prefix.size()));
+    }
+    return -1;
+}
+
+// The query API rides out a PostgreSQL restart: while the server is down the segment builder's
+// scans fail (counted, the process keeps running); afterwards the builder reconnects and
+// rebuilds the day a late event made stale, and requests that meet the pool's broken
+// connections are answered on fresh ones.
+TEST(SegmentBuilderOutage, ScansFailWhilePostgresIsDownAndResumeAfterTheRestart) {
+    PrivateServer postgres("postgres");
+    const std::string url = postgres.Endpoint();
+    const auto current_segments = [&url]() -> int64_t {
+        try {
+            pqxx::connection connection(url);
+            pqxx::nontransaction txn(connection);
+            return txn.exec(kCurrentSegments)[0][0].as<int64_t>();
+        } catch (const std::exception&) {
+            return -1;  // server down
+        }
+    };
+    const int port = FreePort();
+    Env env = ServiceEnv(Infra::Get().kafka, url, "unused", {0, port, 0});
+    env["ANALYTICS_SEAL_AFTER_S"] = "0";
+    env["ANALYTICS_SEGMENT_SCAN_S"] = "1";
+    auto query = StartQuery(env, port);  // applies the migrations
+    const auto& events = KnownEvents();
+    std::vector<AnalyticsRow> rows;
+    for (size_t i = 0; i + 1 < events.size(); ++i) {
+        rows.push_back(Row("outage-" + std::to_string(i), events[i]));
+    }
+    subscriber::pg::PgEventStore(url, 3).Store(rows, {});
+    ASSERT_TRUE(WaitFor([&] { return current_segments() == 5; }, 60s)) << query->LogTail();
+    const auto failures = [port] {
+        return MetricValue(HttpGet(port, "/metrics").body, "tributary_analytics_segment_failures_total");
+    };
+    const double before = failures();
+    ASSERT_GE(before, 0) << "the failure counter should be exported";
+    // Several pooled connections, all opened before the restart below.
+    const std::string funnel = std::string("/api/v1/analytics/funnel?steps=view,cart,buy&") + kAll;
+    {
+        std::vector<std::thread> clients;
+        for (int i = 0; i < 4; ++i) {
+            clients.emplace_back([&] { EXPECT_EQ(HttpGet(port, funnel).status, 200); });
+        }
+        for (auto& client : clients) client.join();
+    }
+
+    postgres.Stop();
+    EXPECT_TRUE(WaitFor([&] { return failures() >= before + 2; }, 30s))
+        << "scans should fail while the server is down";
+    EXPECT_TRUE(query->Running()) << query->LogTail();
+    postgres.Start();
+
+    // The last known event is a late one for a day that already has its segment.
+    subscriber::pg::PgEventStore(url, 3).Store(
+        std::vector<AnalyticsRow>{Row("outage-late", events.back())}, {});
+    ASSERT_LT(current_segments(), 5) << "the late event's day must be stale";
+    EXPECT_TRUE(WaitFor([&] { return current_segments() == 5; }, 60s))
+        << "the builder should reconnect and rebuild the day\n" << query->LogTail();
+    // The pooled connections broke with the restart; no client sees it.
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(HttpGet(port, funnel).status, 200) << "request " << i;
+    EXPECT_EQ(query->Stop(), 0) << query->LogTail();
+}
+
 }  // namespace
 }  // namespace tributary::itest
