@@ -237,6 +237,19 @@ start_publisher() {
     await_ready publisher "$PUBLISHER_URL/readyz"
 }
 
+# start_http_floor CONNECTIONS [ARGS...] — tributary-http-floor sized like the publisher for
+# CONNECTIONS, in place of the publisher (sets PUBLISHER_URL); stop it with stop_service http-floor.
+start_http_floor() {
+    local connections="$1" port
+    shift
+    port="$(free_port)"
+    "$BIN_HTTP_FLOOR" --port "$port" --threads "$((connections + 16))" "$@" \
+        >>"$LOGS/http-floor.log" 2>&1 </dev/null &
+    SERVICE_PID[http-floor]=$!
+    PUBLISHER_URL="http://127.0.0.1:$port"
+    await_ready http-floor "$PUBLISHER_URL/readyz"
+}
+
 # start_subscriber PREFIX — sets SUBSCRIBER_URL (operational endpoints).
 start_subscriber() {
     local prefix="$1" port
@@ -392,13 +405,7 @@ scenario_single() {
     # plain librdkafka producer sending one message at a time at the half rate (delivery
     # latency from each message's scheduled time).
     info "single: HTTP layer alone, closed loop; raw producer at $half msgs/s"
-    local floor_port
-    floor_port="$(free_port)"
-    "$BIN_HTTP_FLOOR" --port "$floor_port" --threads "$((SINGLE_CONNECTIONS + 16))" \
-        >>"$LOGS/http-floor.log" 2>&1 </dev/null &
-    SERVICE_PID[http-floor]=$!
-    PUBLISHER_URL="http://127.0.0.1:$floor_port"
-    await_ready http-floor "$PUBLISHER_URL/readyz"
+    start_http_floor "$SINGLE_CONNECTIONS"
     loadgen --connections "$SINGLE_CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}sf"
     cp "$SCRATCH/out.json" "$SCRATCH/single-floor.json"
     stop_service http-floor
@@ -426,14 +433,8 @@ scenario_batch() {
     # Ceiling of the publisher's own path: the same HTTP server and Kafka producer/sink writing
     # 100 fixed envelopes per request, with no JSON parsing, validation or envelope writing.
     info "batch: the publisher's HTTP + Kafka path without JSON work, ${DURATION}s"
-    local floor_port
-    floor_port="$(free_port)"
-    "$BIN_HTTP_FLOOR" --port "$floor_port" --threads "$((BATCH_CONNECTIONS + 16))" \
-        --kafka "$KAFKA_BOOTSTRAP_SERVERS" --topic-prefix "${prefix}floor." --events-per-request 100 \
-        >>"$LOGS/http-floor.log" 2>&1 </dev/null &
-    SERVICE_PID[http-floor]=$!
-    PUBLISHER_URL="http://127.0.0.1:$floor_port"
-    await_ready http-floor "$PUBLISHER_URL/readyz"
+    start_http_floor "$BATCH_CONNECTIONS" --kafka "$KAFKA_BOOTSTRAP_SERVERS" \
+        --topic-prefix "${prefix}floor." --events-per-request 100
     loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}bf"
     stop_service http-floor
     printf '{"result": %s, "without_json": %s, "cpu_cores": %s}\n' "$(cat "$SCRATCH/batch.json")" \

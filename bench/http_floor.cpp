@@ -2,8 +2,8 @@
 //
 // The publisher's HTTP server set up exactly as the publisher sets it up (cpp-httplib,
 // common::ConfigureServer: same pool, keep-alive, timeouts, per-route metrics logger;
-// common::BindToPort), with one route on the publisher's path that reads the body and answers
-// 202 with the publisher's response shape — no validation, no Kafka. Optionally it waits
+// common::BindToPort, the operational routes), with one route on the publisher's path that
+// receives the body and answers 202 with a small JSON body — no validation, no Kafka. Optionally it waits
 // --wait-us microseconds before answering, on the request's thread like the publisher waiting
 // for its delivery report, to separate the cost of the wait from the cost of the work.
 //
@@ -19,9 +19,9 @@
 #include "common/http_util.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/producer.hpp"
-#include "publisher/kafka_event_sink.hpp"
 #include "common/metrics.hpp"
 #include "common/signals.hpp"
+#include "publisher/kafka_event_sink.hpp"
 
 #include <httplib.h>
 
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     }
     httplib::Server server;
     common::ConfigureServer(server, {.threads = threads}, metrics, "http-floor");
-    const auto accept = [&, wait_us](const httplib::Request& request, httplib::Response& response) {
+    const auto accept = [&, wait_us](const httplib::Request&, httplib::Response& response) {
         if (wait_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait_us));
         if (sink) {
             thread_local uint64_t sequence = 0;
@@ -106,13 +106,10 @@ int main(int argc, char** argv) {
             }
         }
         response.status = 202;
-        response.set_content(request.body.empty() ? "{}" : "{\"accepted\":1}",
-                             "application/json");
+        response.set_content(R"({"accepted":1})", "application/json");
     };
     server.Post("/api/v1/events/analytics", accept);
-    server.Get("/readyz", [](const httplib::Request&, httplib::Response& response) {
-        response.set_content("{\"status\":\"ready\"}", "application/json");
-    });
+    common::AddOperationalRoutes(server, metrics, [] { return std::string(); }, "{}");
     if (!common::BindToPort(server, "127.0.0.1", port)) {
         std::cerr << "tributary-http-floor: cannot listen on 127.0.0.1:" << port << "\n";
         return 1;

@@ -1,12 +1,13 @@
 #include "subscriber/pg/analytics_rollups.hpp"
 
-#include <optional>
+#include "subscriber/pg/rollup_delta.hpp"
+
 #include <pqxx/pqxx>
+
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
-
-#include "subscriber/pg/rollup_delta.hpp"
 
 namespace tributary::subscriber::pg {
 namespace {
@@ -135,45 +136,50 @@ INSERT INTO analytics_gap_sessions (tenant_id, user_no, started_at, ended_at, ev
 SELECT tenant_id, user_no, min(started_at), max(ended_at), sum(events)
 FROM numbered GROUP BY tenant_id, user_no, session_no ORDER BY 1, 2, 3)sql";
 
-// The deltas into the stage_* tables, with COPY.
-void CopyDeltas(pqxx::work& txn, const RollupDelta& delta) {
+// Copies `rows` into the staging table `stage` (one COPY line per entry, rendered by `line`),
+// then adds them to their rollup table with `upsert`. Nothing to do for an empty map.
+template <typename Map, typename Line>
+void CopyAndUpsert(pqxx::work& txn, const char* stage, const Map& rows, Line line,
+                   const char* upsert) {
+    if (rows.empty()) return;
+    pqxx::stream_to stream(txn, stage);
+    for (const auto& [key, value] : rows) stream << line(key, value);
+    stream.complete();
+    txn.exec(upsert);
+}
+
+// The sums of `delta` into the rollup tables, each through its stage_* table.
+void WriteDelta(pqxx::work& txn, const RollupDelta& delta) {
+    using Key = RollupDelta::Key;
+    const auto text = [](std::string_view view) { return std::string(view); };
     const auto number = [](int64_t value) { return std::to_string(value); };
-    if (!delta.EventCounts().empty()) {
-        pqxx::stream_to stream(txn, "stage_event_counts");
-        for (const auto& [key, n] : delta.EventCounts()) {
-            stream << std::make_tuple(std::string(key.tenant_id), std::string(1, key.grain),
-                                      number(key.bucket_us), std::string(key.a), number(n));
-        }
-        stream.complete();
-    }
-    if (!delta.DimensionCounts().empty()) {
-        pqxx::stream_to stream(txn, "stage_dimension_counts");
-        for (const auto& [key, n] : delta.DimensionCounts()) {
-            stream << std::make_tuple(std::string(key.tenant_id), std::string(key.a),
-                                      std::string(1, key.grain), number(key.bucket_us),
-                                      std::string(key.b), number(n));
-        }
-        stream.complete();
-    }
-    if (!delta.UserBits().empty()) {
-        pqxx::stream_to stream(txn, "stage_user_bits");
-        for (const auto& [key, bits] : delta.UserBits()) {
-            stream << std::make_tuple(std::string(key.tenant_id), std::string(key.a),
-                                      std::string(key.b), std::string(1, key.grain),
-                                      number(key.bucket_us), number(key.number),
-                                      RollupDelta::BitsText(bits));
-        }
-        stream.complete();
-    }
-    if (!delta.Sessions().empty()) {
-        pqxx::stream_to stream(txn, "stage_sessions");
-        for (const auto& [key, span] : delta.Sessions()) {
-            stream << std::make_tuple(std::string(key.tenant_id), number(key.number),
-                                      std::string(key.a), number(span.first_us),
-                                      number(span.last_us), number(span.events));
-        }
-        stream.complete();
-    }
+    const auto grain = [](const Key& key) { return std::string(1, key.grain); };
+    CopyAndUpsert(txn, "stage_event_counts", delta.EventCounts(),
+                  [&](const Key& k, int64_t n) {
+                      return std::make_tuple(text(k.tenant_id), grain(k), number(k.bucket_us),
+                                             text(k.a), number(n));
+                  },
+                  kEventCounts);
+    CopyAndUpsert(txn, "stage_dimension_counts", delta.DimensionCounts(),
+                  [&](const Key& k, int64_t n) {
+                      return std::make_tuple(text(k.tenant_id), text(k.a), grain(k),
+                                             number(k.bucket_us), text(k.b), number(n));
+                  },
+                  kDimensionCounts);
+    CopyAndUpsert(txn, "stage_user_bits", delta.UserBits(),
+                  [&](const Key& k, const RollupDelta::Bitmap& bits) {
+                      return std::make_tuple(text(k.tenant_id), text(k.a), text(k.b), grain(k),
+                                             number(k.bucket_us), number(k.number),
+                                             RollupDelta::BitsText(bits));
+                  },
+                  kUserBits);
+    CopyAndUpsert(txn, "stage_sessions", delta.Sessions(),
+                  [&](const Key& k, const RollupDelta::SessionSpan& span) {
+                      return std::make_tuple(text(k.tenant_id), number(k.number), text(k.a),
+                                             number(span.first_us), number(span.last_us),
+                                             number(span.events));
+                  },
+                  kSessions);
 }
 
 std::optional<std::string_view> OptionalView(const pqxx::field& field) {
@@ -219,11 +225,7 @@ size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns) {
         }
         delta.Add(event);
     }
-    CopyDeltas(txn, delta);
-    if (!delta.EventCounts().empty()) txn.exec(kEventCounts);
-    if (!delta.DimensionCounts().empty()) txn.exec(kDimensionCounts);
-    if (!delta.UserBits().empty()) txn.exec(kUserBits);
-    if (!delta.Sessions().empty()) txn.exec(kSessions);
+    WriteDelta(txn, delta);
     const auto gap_users = txn.exec(kLockGapUsers);
     if (gap_users[0][0].as<int64_t>() > 0) {
         txn.exec(kTakeTouchedGapSessions);

@@ -46,10 +46,8 @@ std::string RollupDelta::BitsText(const Bitmap& bits) {
 
 void RollupDelta::SetBit(std::string_view tenant, std::string_view kind, std::string_view value,
                          char grain, int64_t bucket_us, int32_t user_no) {
-    Bitmap& bits =
-        bits_
-            .try_emplace(Key{tenant, kind, value, bucket_us, user_no / kChunkBits, grain}, Bitmap{})
-            .first->second;
+    const Key key{tenant, kind, value, bucket_us, user_no / kChunkBits, grain};
+    Bitmap& bits = bits_.try_emplace(key, Bitmap{}).first->second;
     const int32_t bit = user_no % kChunkBits;
     bits[static_cast<size_t>(bit / 8)] |= static_cast<uint8_t>(0x80u >> (bit % 8));
 }
@@ -62,8 +60,8 @@ void RollupDelta::Add(const InsertedEvent& e) {
         events_[Key{e.tenant_id, e.event_type, {}, bucket, 0, grain}] += 1;
         for (size_t d = 0; d < kRollupDimensions.size(); ++d) {
             if (e.dimensions[d]) {
-                dims_[Key{e.tenant_id, kRollupDimensions[d], *e.dimensions[d], bucket, 0, grain}] +=
-                    1;
+                const Key key{e.tenant_id, kRollupDimensions[d], *e.dimensions[d], bucket, 0, grain};
+                dims_[key] += 1;
             }
         }
         SetBit(e.tenant_id, "all", "", grain, bucket, e.user_no);
@@ -78,9 +76,8 @@ void RollupDelta::Add(const InsertedEvent& e) {
         }
     }
     if (e.session_id) {
-        auto [it, fresh] =
-            sessions_.try_emplace(Key{e.tenant_id, *e.session_id, {}, 0, e.user_no, 0},
-                                  SessionSpan{e.time_us, e.time_us, 0});
+        const Key key{e.tenant_id, *e.session_id, {}, 0, e.user_no, 0};
+        auto [it, fresh] = sessions_.try_emplace(key, SessionSpan{e.time_us, e.time_us, 0});
         SessionSpan& span = it->second;
         if (!fresh) {
             span.first_us = std::min(span.first_us, e.time_us);

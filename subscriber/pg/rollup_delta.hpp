@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <vector>
 
 namespace tributary::subscriber::pg {
 
@@ -34,7 +33,7 @@ struct InsertedEvent {
 // (Unix time has no leap seconds, so a UTC day is 86,400 s). Computing this in the
 // subscriber replaces per-row grouping work in PostgreSQL with a few hundred upserts.
 class RollupDelta {
-  public:
+public:
     static constexpr int32_t kChunkBits = 8192;
     static constexpr int64_t kMinuteUs = 60'000'000;
     static constexpr int64_t kHourUs = 60 * kMinuteUs;
@@ -77,7 +76,7 @@ class RollupDelta {
     // of the first byte = bit 0 (what set_bit numbers 0).
     static std::string BitsText(const Bitmap& bits);
 
-  private:
+private:
     void SetBit(std::string_view tenant, std::string_view kind, std::string_view value, char grain,
                 int64_t bucket_us, int32_t user_no);
 
