@@ -93,6 +93,7 @@ BIN_LOADGEN="$BUILD_DIR/bench/tributary-loadgen"
 BIN_RAW_PRODUCER="$BUILD_DIR/bench/tributary-raw-producer"
 BIN_RAW_COPY="$BUILD_DIR/bench/tributary-raw-copy"
 BIN_HTTP_FLOOR="$BUILD_DIR/bench/tributary-http-floor"
+BIN_ADMIN="$BUILD_DIR/tools/admin/tributary-admin"
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 RUN_ID="b$(date -u +%H%M%S)$$"
@@ -135,10 +136,10 @@ if ((BUILD)); then
         -DTRIBUTARY_BUILD_BENCH=ON >/dev/null
     cmake --build "$BUILD_DIR" -j "${BUILD_JOBS:-2}" --target tributary-publisher \
         tributary-subscriber tributary-loadgen tributary-raw-producer tributary-raw-copy \
-        tributary-http-floor
+        tributary-http-floor tributary-admin
 fi
 for bin in "$BIN_PUBLISHER" "$BIN_SUBSCRIBER" "$BIN_LOADGEN" "$BIN_RAW_PRODUCER" "$BIN_RAW_COPY" \
-    "$BIN_HTTP_FLOOR"; do
+    "$BIN_HTTP_FLOOR" "$BIN_ADMIN"; do
     [[ -x "$bin" ]] || die "$bin is missing (run without --no-build)"
 done
 
@@ -198,6 +199,20 @@ CLOSED_LLM_PORT="$(free_port)"
 
 psql_q() { psql "$DATABASE_URL" -X -A -t -q -c "$1"; }
 
+# The load is sent with an ingest key of tenant `bench`, checked and rate-limited like any
+# client's (its limit is far above what this machine can send, so nothing is refused: the
+# figures include the key check and the Redis bucket of every request). The loadgen reads the
+# key from the environment (--auth-env), never from its command line.
+DATABASE_URL="$DATABASE_URL" "$BIN_ADMIN" tenant create bench >/dev/null 2>>"$LOGS/infra.log" ||
+    die "tributary-admin tenant create failed (see $LOGS/infra.log)"
+BENCH_INGEST_KEY="$(DATABASE_URL="$DATABASE_URL" "$BIN_ADMIN" key create --tenant bench \
+    --scopes ingest --rate 1000000000 --name bench --json 2>>"$LOGS/infra.log" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')" ||
+    die "tributary-admin key create failed (see $LOGS/infra.log)"
+export BENCH_INGEST_KEY
+# 1 while the publisher runs with TRIBUTARY_ANONYMOUS_TENANT (no key, no limit).
+PUBLISHER_ANONYMOUS=0
+
 # ---- processes ----------------------------------------------------------------------------
 
 # start_service NAME BINARY VAR=VALUE... — starts a child process with extra environment.
@@ -225,13 +240,21 @@ await_ready() {
     done
 }
 
-# start_publisher PREFIX CONNECTIONS — sets PUBLISHER_URL.
+# start_publisher PREFIX CONNECTIONS [anonymous] — sets PUBLISHER_URL. With `anonymous` the
+# publisher accepts requests without a key (TRIBUTARY_ANONYMOUS_TENANT) and the load is sent
+# without one.
 start_publisher() {
-    local prefix="$1" connections="$2" port
+    local prefix="$1" connections="$2" port anonymous=()
+    PUBLISHER_ANONYMOUS=0
+    if [[ "${3:-}" == anonymous ]]; then
+        anonymous=(TRIBUTARY_ANONYMOUS_TENANT=bench)
+        PUBLISHER_ANONYMOUS=1
+    fi
     port="$(free_port)"
     # Every keep-alive connection holds a pool thread: the pool must exceed the connections.
     start_service publisher "$BIN_PUBLISHER" PUBLISHER_PORT="$port" PUBLISHER_HOST=127.0.0.1 \
         KAFKA_TOPIC_PREFIX="$prefix" PUBLISHER_HTTP_THREADS="$((connections + 16))" \
+        DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" "${anonymous[@]}" \
         ${KAFKA_LINGER_MS:+KAFKA_LINGER_MS=$KAFKA_LINGER_MS}
     PUBLISHER_URL="http://127.0.0.1:$port"
     await_ready publisher "$PUBLISHER_URL/readyz"
@@ -360,9 +383,13 @@ ensure_schema() {
     SCHEMA_READY=1
 }
 
+# auth_args — the loadgen's credential for the running publisher.
+auth_args() { ((PUBLISHER_ANONYMOUS)) || echo --auth-env BENCH_INGEST_KEY; }
+
 # loadgen ARGS... — runs the load generator against $PUBLISHER_URL, output in $SCRATCH/out.json.
 loadgen() {
-    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" "$@" \
+    # shellcheck disable=SC2046
+    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" $(auth_args) "$@" \
         >"$SCRATCH/out.json" 2>>"$LOGS/loadgen.log"
 }
 
@@ -370,7 +397,8 @@ loadgen() {
 # broker's JIT compiles a request pattern's path only under that load.
 warm_up() {
     info "warming up for ${BROKER_WARMUP}s (not measured)"
-    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" --duration "$BROKER_WARMUP" \
+    # shellcheck disable=SC2046
+    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" $(auth_args) --duration "$BROKER_WARMUP" \
         --warmup 0 "$@" >/dev/null 2>>"$LOGS/loadgen.log"
 }
 
@@ -430,6 +458,13 @@ scenario_batch() {
     cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")")"
     cp "$SCRATCH/out.json" "$SCRATCH/batch.json"
     stop_service publisher
+    # The same load without keys (TRIBUTARY_ANONYMOUS_TENANT): the difference is the cost of
+    # the key check and the Redis bucket of every request.
+    info "batch: the same load without authentication or rate limiting, ${DURATION}s"
+    start_publisher "${prefix}anon." "$BATCH_CONNECTIONS" anonymous
+    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}ba"
+    cp "$SCRATCH/out.json" "$SCRATCH/batch-anonymous.json"
+    stop_service publisher
     # Ceiling of the publisher's own path: the same HTTP server and Kafka producer/sink writing
     # 100 fixed envelopes per request, with no JSON parsing, validation or envelope writing.
     info "batch: the publisher's HTTP + Kafka path without JSON work, ${DURATION}s"
@@ -437,7 +472,8 @@ scenario_batch() {
         --topic-prefix "${prefix}floor." --events-per-request 100
     loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}bf"
     stop_service http-floor
-    printf '{"result": %s, "without_json": %s, "cpu_cores": %s}\n' "$(cat "$SCRATCH/batch.json")" \
+    printf '{"result": %s, "without_auth": %s, "without_json": %s, "cpu_cores": %s}\n' \
+        "$(cat "$SCRATCH/batch.json")" "$(cat "$SCRATCH/batch-anonymous.json")" \
         "$(cat "$SCRATCH/out.json")" "$cpu" >"$PARTS/batch.json"
 }
 
@@ -591,7 +627,8 @@ scenario_research() {
     info "research: publishing $RESEARCH_RECORDS records (subscriber stopped), then draining with the LLM unreachable"
     # The load generator runs closed loop until the publisher has acknowledged enough records.
     local started="$EPOCHREALTIME" published=0
-    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --kind chemical --connections 4 --batch 100 --duration 600 \
+    # shellcheck disable=SC2046
+    "$BIN_LOADGEN" --url "$PUBLISHER_URL" $(auth_args) --kind chemical --connections 4 --batch 100 --duration 600 \
         --warmup 0 --prefix "$tag" >/dev/null 2>>"$LOGS/loadgen.log" &
     local lg=$!
     while pid_alive "$lg"; do

@@ -3,7 +3,8 @@
 #
 # Usage: ./demo.sh        (start the stack first with ./start.sh)
 #
-# Sends analytics events and chemical-research records to the publisher, shows what the
+# Shows how API keys decide the tenant, sends analytics events and chemical-research records
+# to the publisher, shows what the
 # publisher rejects and why, looks at the Kafka topics with kcat, then reads the processed
 # results back through the query API. Every HTTP call shows its real status code.
 set -euo pipefail
@@ -19,6 +20,8 @@ source "$RUN/env"
 set +a
 : "${PUBLISHER_URL:?missing in .run/env}" "${QUERY_URL:?missing in .run/env}"
 : "${KAFKA_BOOTSTRAP_SERVERS:?missing in .run/env}"
+: "${TRIBUTARY_INGEST_KEY:?missing in .run/env (run ./start.sh)}" "${TRIBUTARY_QUERY_KEY:?missing in .run/env}"
+: "${TRIBUTARY_ADMIN_KEY:?missing in .run/env}"
 # .run/env outlives a stack that was stopped or whose machine rebooted: check it answers.
 for url in "$PUBLISHER_URL" "$QUERY_URL"; do
     curl -fsS -m 5 -o /dev/null "$url/readyz" ||
@@ -45,16 +48,35 @@ pretty() {
     fi
 }
 
-# call METHOD URL [JSON] — shows the request, the status code and the (pretty) answer.
+# call [--key NAME | --no-key] METHOD URL [JSON] — shows the request, the status code and the
+# (pretty) answer. Requests carry an API key of tenant default from .run/env: the ingest key
+# for the publisher, the query key for the query API, or the variable NAME (e.g.
+# TRIBUTARY_ADMIN_KEY). The command shown names the variable, never the key itself.
 call() {
+    local key_var=''
+    case "$1" in
+        --key) key_var="$2"; shift 2 ;;
+        --no-key) key_var='-'; shift ;;
+    esac
     local method="$1" url="$2" data="${3:-}" code
-    printf '%s$ curl -X %s %s%s\n' "$DIM" "$method" "$url" "$OFF"
+    if [[ -z "$key_var" ]]; then
+        case "$url" in
+            "$PUBLISHER_URL"*) key_var=TRIBUTARY_INGEST_KEY ;;
+            *) key_var=TRIBUTARY_QUERY_KEY ;;
+        esac
+    fi
+    local auth=() shown=''
+    if [[ "$key_var" != - ]]; then
+        auth=(-H "Authorization: Bearer ${!key_var}")
+        shown=" -H \"Authorization: Bearer \$$key_var\""
+    fi
+    printf '%s$ curl -X %s%s %s%s\n' "$DIM" "$method" "$shown" "$url" "$OFF"
     if [[ -n "$data" ]]; then
         printf '%s%s%s\n' "$DIM" "$data" "$OFF"
-        code="$(curl -sS -o "$BODY" -w '%{http_code}' --max-time 30 -X "$method" \
+        code="$(curl -sS -o "$BODY" -w '%{http_code}' --max-time 30 -X "$method" "${auth[@]}" \
             -H 'Content-Type: application/json' --data-binary "$data" "$url")" || code=000
     else
-        code="$(curl -sS -o "$BODY" -w '%{http_code}' --max-time 30 -X "$method" "$url")" \
+        code="$(curl -sS -o "$BODY" -w '%{http_code}' --max-time 30 -X "$method" "${auth[@]}" "$url")" \
             || code=000
     fi
     local colour="$GREEN"
@@ -67,6 +89,16 @@ call() {
 section "Tributary demo"
 say "publisher: $PUBLISHER_URL   query API: $QUERY_URL   Kafka: $KAFKA_BOOTSTRAP_SERVERS"
 call GET "$PUBLISHER_URL/readyz"
+
+section "0. Who is calling: API keys"
+say "Every request belongs to one tenant, decided by its API key alone. ./start.sh created"
+say "tenant 'default' with an ingest, a query and an admin key (in .run/env, mode 0600)."
+say "Without a key the publisher answers 401:"
+call --no-key POST "$PUBLISHER_URL/api/v1/events/analytics" '{"user_id":"user_123","event_type":"page_view"}'
+say "A query key cannot write events (403 names the missing scope):"
+call --key TRIBUTARY_QUERY_KEY POST "$PUBLISHER_URL/api/v1/events/analytics" '{"user_id":"user_123","event_type":"page_view"}'
+say "The admin key lists the tenant's keys (only their last four characters are kept):"
+call --key TRIBUTARY_ADMIN_KEY GET "$QUERY_URL/api/v1/admin/keys"
 
 section "1. One analytics event"
 say "A page view, in the same shape the original platform's clients send."
@@ -158,6 +190,7 @@ print(json.dumps({"events": [
 PY
 )"
 code="$(curl -sS -o "$BODY" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $TRIBUTARY_INGEST_KEY" \
     --data-binary "$burst" "$PUBLISHER_URL/api/v1/events/chemical")" || code=000
 say "HTTP $code: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("accepted"), "records accepted")' "$BODY" 2>/dev/null || cat "$BODY")"
 sleep 3

@@ -10,7 +10,8 @@
 #   ./start.sh status         show what runs
 #
 # Ports: PUBLISHER_PORT (8000), QUERY_PORT (8001), MOCK_LLM_PORT (8090).
-# State lives in .run/: env (endpoints, KEY=value), logs/*.log, pids/*.pid, infra/ (data).
+# State lives in .run/: env (endpoints and the API keys of tenant default, KEY=value, mode
+# 0600), keys.env (the keys, reused across restarts), logs/*.log, pids/*.pid, infra/ (data).
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
@@ -34,6 +35,7 @@ declare -A BINARY=(
     [query]="$BUILD/subscriber/tributary-query"
     [publisher]="$BUILD/publisher/tributary-publisher"
 )
+ADMIN="$BUILD/tools/admin/tributary-admin"
 
 pidfile() { echo "$RUN/pids/$1.pid"; }
 
@@ -48,6 +50,55 @@ service_pid() {
     printf '%s\n' "$pid"
 }
 
+# ensure_keys — the tenant `default` gets one ingest, one query and one admin key on the first
+# start; later starts reuse them while they are still valid in the database (.run/keys.env
+# holds them, mode 0600: the database keeps only their hashes).
+ensure_keys() {
+    local keys="$RUN/keys.env" reuse=0
+    [[ -x "$ADMIN" ]] || die "$ADMIN is missing: the build did not produce it"
+    if [[ -f "$keys" ]]; then
+        # shellcheck disable=SC1090
+        source "$keys"
+        local listed
+        listed="$("$ADMIN" key list --tenant default --json)" || die "tributary-admin key list failed"
+        if printf '%s' "$listed" | python3 -c '
+import json, sys, datetime
+wanted = set(sys.argv[1:])
+now = datetime.datetime.now(datetime.timezone.utc)
+def active(k):
+    if k.get("revoked_at"): return False
+    e = k.get("expires_at")
+    return not e or datetime.datetime.fromisoformat(e.replace("Z", "+00:00")) > now
+ok = {k["id"] for k in json.load(sys.stdin)["keys"] if active(k)}
+sys.exit(0 if wanted <= ok else 1)' "${TRIBUTARY_INGEST_KEY_ID:-}" "${TRIBUTARY_QUERY_KEY_ID:-}" "${TRIBUTARY_ADMIN_KEY_ID:-}"; then
+            reuse=1
+        else
+            warn "the keys in .run/keys.env are no longer valid (database reset or keys revoked): creating new ones"
+        fi
+    fi
+    if ((!reuse)); then
+        info "creating the API keys of tenant default"
+        local name scopes created lines=()
+        for name in INGEST QUERY ADMIN; do
+            case "$name" in
+                INGEST) scopes=ingest ;;
+                QUERY) scopes=query ;;
+                ADMIN) scopes=query,admin ;;
+            esac
+            created="$("$ADMIN" key create --tenant default --scopes "$scopes" \
+                --name "start.sh ${name,,}" --json)" || die "tributary-admin key create failed"
+            lines+=("$(printf '%s' "$created" | python3 -c '
+import json, sys
+k = json.load(sys.stdin)
+print("TRIBUTARY_%s_KEY=%s\nTRIBUTARY_%s_KEY_ID=%s" % (sys.argv[1], k["key"], sys.argv[1], k["id"]))' "$name")")
+        done
+        (umask 077 && printf '%s\n' "${lines[@]}" >"$keys")
+        # shellcheck disable=SC1090
+        source "$keys"
+    fi
+    chmod 600 "$keys"
+}
+
 print_urls() {
     # shellcheck disable=SC1091
     source "$RUN/env"
@@ -60,6 +111,8 @@ Tributary is running.
   Kafka       $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL  $(redact_url "$DATABASE_URL")
   Redis       $(redact_url "$REDIS_URL")
+API keys (tenant default) are in .run/env: TRIBUTARY_INGEST_KEY, TRIBUTARY_QUERY_KEY,
+TRIBUTARY_ADMIN_KEY, e.g.  source .run/env; curl -H "Authorization: Bearer \$TRIBUTARY_QUERY_KEY" ...
 Endpoints: .run/env   Logs: .run/logs/   Try: ./demo.sh   Stop: ./start.sh stop
 EOF
 }
@@ -162,7 +215,13 @@ cmd_start() {
     export PUBLISHER_URL="http://127.0.0.1:$PUBLISHER_PORT"
     export QUERY_URL="http://127.0.0.1:$QUERY_PORT"
 
+    # Tenants and keys live in PostgreSQL (tributary-admin applies the migrations first).
+    ensure_keys
+
     # LLM_API_KEY is a secret: services get it through the environment, .run/env never has it.
+    # .run/env holds the tenant's API keys, so only its owner may read it.
+    (umask 077 && : >"$RUN/env")
+    chmod 600 "$RUN/env"
     {
         echo "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"
         echo "DATABASE_URL=$DATABASE_URL"
@@ -174,8 +233,12 @@ cmd_start() {
         echo "QUERY_PORT=$QUERY_PORT"
         ((use_mock)) && echo "MOCK_LLM_PORT=$MOCK_LLM_PORT"
         [[ -n "${LLM_MODEL:-}" ]] && echo "LLM_MODEL=$LLM_MODEL"
+        [[ -n "${TRIBUTARY_ANONYMOUS_TENANT:-}" ]] && echo "TRIBUTARY_ANONYMOUS_TENANT=$TRIBUTARY_ANONYMOUS_TENANT"
+        echo "TRIBUTARY_INGEST_KEY=$TRIBUTARY_INGEST_KEY"
+        echo "TRIBUTARY_QUERY_KEY=$TRIBUTARY_QUERY_KEY"
+        echo "TRIBUTARY_ADMIN_KEY=$TRIBUTARY_ADMIN_KEY"
         true
-    } >"$RUN/env"
+    } >>"$RUN/env"
 
     if ((use_mock)); then
         launch mock-llm
@@ -223,7 +286,12 @@ cmd_status() {
             "$TRIBUTARY_ROOT/infra/$svc.sh" status --dir "$RUN/infra/$svc" | sed -E 's#://([^:/@]*):[^@/]*@#://\1:***@#' || rc=3
         fi
     done
-    [[ -f "$RUN/env" ]] && { echo; echo "endpoints (.run/env):"; sed 's/^/  /' "$RUN/env"; }
+    # Keys are shown by their last four characters only.
+    [[ -f "$RUN/env" ]] && {
+        echo
+        echo "endpoints (.run/env):"
+        sed -E 's/^(TRIBUTARY_[A-Z]+_KEY=trb_).*(....)$/\1****\2/; s/^/  /' "$RUN/env"
+    }
     return "$rc"
 }
 

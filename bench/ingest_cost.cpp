@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     const double start = ThreadCpuSeconds();
     for (int r = 0; r < requests; ++r) {
         const auto response = service.Ingest(event_kind, "application/json",
-                                             bodies[static_cast<size_t>(r) % bodies.size()]);
+                                             bodies[static_cast<size_t>(r) % bodies.size()],
+                                             {"bench", {}});
         if (response.status != 202) {
             std::cerr << "unexpected status " << response.status << ": " << response.body.dump() << "\n";
             return 1;

@@ -72,6 +72,9 @@ struct Options {
     std::string pg_url;              // poll for row visibility when set
     int visible_every = 500;         // poll every Nth acknowledged event
     double drain_timeout_s = 30;     // how long to wait for sampled rows after sending ends
+    // Extra request headers ("Name: value"); --auth-env VAR adds "Authorization: Bearer $VAR"
+    // so that a key never shows in the process list.
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
@@ -80,7 +83,8 @@ struct Options {
                  "  [--connections N] [--threads T] [--rate REQ_PER_S (0 = closed loop)]\n"
                  "  [--duration S] [--warmup S] [--batch EVENTS] [--event-bytes B]\n"
                  "  [--prefix ID_PREFIX] [--client raw|httplib] [--no-sent-at]\n"
-                 "  [--pg-url URL [--visible-every N] [--drain-timeout S]]\n";
+                 "  [--pg-url URL [--visible-every N] [--drain-timeout S]]\n"
+                 "  [--header 'Name: value']... [--auth-env VAR (Authorization: Bearer $VAR)]\n";
     std::exit(2);
 }
 
@@ -104,6 +108,18 @@ Options ParseOptions(int argc, char** argv) {
                 o.port = std::stoi(url.substr(colon + 1));
             } else if (arg == "--path") {
                 o.path = value();
+            } else if (arg == "--header") {
+                const std::string header = value();
+                const auto colon = header.find(':');
+                if (colon == std::string::npos || colon == 0) Usage("--header needs 'Name: value'");
+                std::string field = header.substr(colon + 1);
+                while (!field.empty() && field.front() == ' ') field.erase(0, 1);
+                o.headers.emplace_back(header.substr(0, colon), field);
+            } else if (arg == "--auth-env") {
+                const std::string name = value();
+                const char* key = std::getenv(name.c_str());
+                if (key == nullptr || *key == '\0') Usage("--auth-env " + name + ": the variable is not set");
+                o.headers.emplace_back("Authorization", std::string("Bearer ") + key);
             } else if (arg == "--kind") {
                 o.kind = value();
                 if (o.kind != "analytics" && o.kind != "chemical") Usage("--kind analytics|chemical");
@@ -531,6 +547,12 @@ private:
         c.out += o.path;
         c.out += " HTTP/1.1\r\nHost: ";
         c.out += o.host;
+        for (const auto& [name, field] : o.headers) {
+            c.out += "\r\n";
+            c.out += name;
+            c.out += ": ";
+            c.out += field;
+        }
         c.out += "\r\nContent-Type: application/json\r\nContent-Length: ";
         c.out += std::to_string(body.size());
         c.out += "\r\n\r\n";
@@ -642,7 +664,8 @@ ThreadStats RunHttplibConnection(Shared& shared, int global_index) {
             if (due >= shared.window_end_ns) break;
         }
         const std::string body = BuildBody(shared, due, shared.visibility ? &sample_ids : nullptr);
-        auto result = client.Post(o.path, body, "application/json");
+        httplib::Headers headers(o.headers.begin(), o.headers.end());
+        auto result = client.Post(o.path, headers, body, "application/json");
         if (!result) {
             ++stats.errors[httplib::to_string(result.error())];
             sample_ids.clear();

@@ -93,6 +93,10 @@ def main():
         row("batch", "events/s acked (100/request)", ev, ceiling=producer_ceiling,
             target=TARGET_BATCH_EVENTS, met=ev >= TARGET_BATCH_EVENTS,
             share_target=TARGET_PUBLISHER_SHARE)
+        anonymous = batch.get("without_auth")
+        if anonymous:
+            row("batch", "same load without keys or rate limits (anonymous tenant)",
+                anonymous["events_per_s"], ceiling=producer_ceiling)
         floor = batch.get("without_json")
         if floor:
             row("batch", "same HTTP + Kafka path, no JSON work (floor)", floor["events_per_s"],

@@ -67,7 +67,8 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
         // Route label: the matched pattern would be ideal, but httplib does not expose it, so the
         // path is cut at the first dynamic segment to keep label cardinality bounded.
         std::string route = request.path;
-        static constexpr std::string_view kDynamic[] = {"/user/", "/researcher/", "/molecules/"};
+        static constexpr std::string_view kDynamic[] = {"/user/", "/researcher/", "/molecules/",
+                                                         "/keys/"};
         for (const auto prefix : kDynamic) {
             if (const auto pos = route.find(prefix); pos != std::string::npos) {
                 route = route.substr(0, pos + prefix.size()) + ":id";

@@ -1,5 +1,7 @@
 #include "publisher/config.hpp"
 
+#include "common/redis/redis_client.hpp"
+
 namespace tributary::publisher {
 
 PublisherConfig LoadPublisherConfig(common::EnvReader& env) {
@@ -18,6 +20,18 @@ PublisherConfig LoadPublisherConfig(common::EnvReader& env) {
     config.linger = std::chrono::milliseconds(env.Int("KAFKA_LINGER_MS", config.linger.count(), 0, 1000));
     config.create_topics = env.Bool("KAFKA_CREATE_TOPICS", config.create_topics);
     config.kafka = common::kafka::ReadKafkaSettings(env);
+    config.database_url = env.String("DATABASE_URL", "");
+    config.redis_url = env.String("REDIS_URL", config.redis_url);
+    if (std::string error; !common::redis::ParseRedisUrl(config.redis_url, &error)) {
+        env.AddProblem("REDIS_URL='" + common::RedactUrl(config.redis_url) + "' is invalid: " + error);
+    }
+    config.gate = common::auth::ReadGateConfig(env);
+    if (config.database_url.empty() && !config.gate.auth.anonymous_tenant) {
+        env.AddProblem(
+            "DATABASE_URL is not set: the publisher checks API keys in PostgreSQL (set it, or "
+            "set TRIBUTARY_ANONYMOUS_TENANT to accept requests without keys on a trusted "
+            "network)");
+    }
     config.log = common::ReadLogConfig(env);
     env.ThrowIfInvalid();
     return config;

@@ -37,7 +37,9 @@ IngestService::IngestService(EventSink& sink, common::ValidationLimits limits,
       unavailable_(metrics.GetCounter("tributary_publisher_kafka_unavailable_total",
                                       "Requests answered 503 because Kafka was unavailable")),
       overloaded_(metrics.GetCounter("tributary_publisher_overloaded_total",
-                                     "Requests answered 503 because the producer queue was full")) {
+                                     "Requests answered 503 because the producer queue was full")),
+      rate_limited_(metrics.GetCounter("tributary_publisher_rate_limited_total",
+                                       "Valid requests answered 429: the key was over its limit")) {
     for (const auto kind : {common::EventKind::kAnalytics, common::EventKind::kChemical}) {
         const common::Labels labels = {{"type", std::string(common::EventTypeName(kind))}};
         MetricsFor(kind) = {
@@ -52,7 +54,7 @@ IngestService::IngestService(EventSink& sink, common::ValidationLimits limits,
 }
 
 IngestResponse IngestService::Ingest(common::EventKind kind, std::string_view content_type,
-                                     std::string_view body) {
+                                     std::string_view body, const IngestCaller& caller) {
     if (!IsJsonContentType(content_type)) {
         return Error(415, "unsupported_media_type",
                      "Content-Type must be application/json (got '" +
@@ -101,6 +103,14 @@ IngestResponse IngestService::Ingest(common::EventKind kind, std::string_view co
         unavailable_.Inc();
         return Error(503, "kafka_unavailable", reason + "; nothing was published", {}, 5);
     }
+    if (caller.admit) {
+        // The whole request or nothing: a refused request publishes no event.
+        if (const Admission admission = caller.admit(outcome.events.size()); !admission.allowed) {
+            rate_limited_.Inc();
+            return Error(429, "rate_limited", admission.message, {},
+                         admission.retry_after_seconds);
+        }
+    }
 
     const std::string received_text = common::FormatRfc3339(received_at);
     std::vector<OutgoingMessage> messages;
@@ -110,6 +120,7 @@ IngestResponse IngestService::Ingest(common::EventKind kind, std::string_view co
         common::Envelope envelope;
         envelope.event_id = event.event_id;
         envelope.kind = kind;
+        envelope.tenant_id = caller.tenant_id;
         envelope.received_at = received_text;
         envelope.payload = std::move(event.payload);
         messages.push_back({kind == common::EventKind::kAnalytics ? analytics_topic_ : chemical_topic_,

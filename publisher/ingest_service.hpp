@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,21 @@ struct IngestResponse {
     int retry_after_seconds = 0;
 };
 
+// Whether a valid request may be published now (the caller's rate limit).
+struct Admission {
+    bool allowed = true;
+    int retry_after_seconds = 0;
+    std::string message;  // why not, for the 429
+};
+
+// Who sends a request, as decided by the HTTP layer from the credential (never the body).
+struct IngestCaller {
+    std::string tenant_id;  // written into every envelope
+    // Asked once the request is known to be valid, with its number of events, before anything
+    // is published; empty: no limit.
+    std::function<Admission(size_t events)> admit;
+};
+
 // The ingestion use case, independent of the HTTP route that received the body (a future
 // Segment-compatible route reuses it): content-type check, JSON parse, validation, envelope,
 // publish, and the mapping of each outcome to a status code. Thread-safe.
@@ -28,7 +44,7 @@ public:
                   common::MetricsRegistry& metrics, const std::string& topic_prefix = "");
 
     IngestResponse Ingest(common::EventKind kind, std::string_view content_type,
-                          std::string_view body);
+                          std::string_view body, const IngestCaller& caller);
 
 private:
     struct KindMetrics {
@@ -48,6 +64,7 @@ private:
     KindMetrics chemical_metrics_;
     common::Counter& unavailable_;
     common::Counter& overloaded_;
+    common::Counter& rate_limited_;
 };
 
 // True for application/json and application/*+json, with or without parameters.

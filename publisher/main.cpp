@@ -1,5 +1,6 @@
 // tributary-publisher: HTTP ingestion -> Kafka. Wires configuration, the producer and the
 // HTTP server; all logic lives in the tributary_publisher library.
+#include "common/auth/http_gate.hpp"
 #include "common/http_util.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/producer.hpp"
@@ -9,9 +10,11 @@
 #include "publisher/ingest_service.hpp"
 #include "publisher/kafka_event_sink.hpp"
 #include "publisher/routes.hpp"
+#include "subscriber/pg/key_repository.hpp"
 
 #include <atomic>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 using namespace tributary;
@@ -64,13 +67,23 @@ int main() {
 
         publisher::KafkaEventSink sink(producer, config.delivery_timeout);
         publisher::IngestService service(sink, config.limits, metrics, config.kafka.topic_prefix);
+        // API keys live in PostgreSQL; without DATABASE_URL only the anonymous tenant exists.
+        std::unique_ptr<subscriber::pg::PgKeyLookup> key_lookup;
+        if (!config.database_url.empty()) {
+            key_lookup = std::make_unique<subscriber::pg::PgKeyLookup>(config.database_url);
+        }
+        common::auth::Authenticator authenticator(key_lookup.get(), config.gate.auth, metrics);
+        common::auth::RateLimiter limiter(common::redis::ParseRedisUrl(config.redis_url, nullptr),
+                                          metrics);
+        config.gate.rates.min_ingest_burst = static_cast<double>(config.limits.max_batch_events);
+        common::auth::HttpGate gate(authenticator, limiter, config.gate.rates);
         httplib::Server server;
         common::ConfigureServer(server,
                                 {.threads = config.http_threads,
                                  .max_body_bytes = config.max_body_bytes,
                                  .keep_alive_max_count = 100000},
                                 metrics, "publisher");
-        publisher::RegisterRoutes(server, service, metrics, [&]() -> std::string {
+        publisher::RegisterRoutes(server, service, gate, metrics, [&]() -> std::string {
             if (!topics_ready.load()) return "topics not created yet";
             return sink.Unavailable();
         });

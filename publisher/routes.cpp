@@ -14,12 +14,24 @@ void Respond(httplib::Response& response, const IngestResponse& outcome) {
 
 }  // namespace
 
-void RegisterRoutes(httplib::Server& server, IngestService& service,
+void RegisterRoutes(httplib::Server& server, IngestService& service, common::auth::HttpGate& gate,
                     common::MetricsRegistry& metrics, std::function<std::string()> ready) {
-    const auto route = [&service](common::EventKind kind) {
-        return [&service, kind](const httplib::Request& request, httplib::Response& response) {
+    using common::auth::Scope;
+    const auto route = [&service, &gate](common::EventKind kind) {
+        return [&service, &gate, kind](const httplib::Request& request,
+                                       httplib::Response& response) {
+            // The tenant is the key's, whatever the body says.
+            const auto principal = gate.Authorize(request, response, Scope::kIngest);
+            if (!principal) return;
+            const IngestCaller caller{
+                principal->tenant_id, [&](size_t events) {
+                    const auto decision =
+                        gate.Charge(*principal, Scope::kIngest, static_cast<double>(events), response);
+                    return Admission{decision.allowed, decision.retry_after_s,
+                                     common::auth::HttpGate::RefusalMessage(decision, "events")};
+                }};
             Respond(response, service.Ingest(kind, request.get_header_value("Content-Type"),
-                                             request.body));
+                                             request.body, caller));
         };
     };
     server.Post("/api/v1/events/analytics", route(common::EventKind::kAnalytics));

@@ -1,6 +1,6 @@
 #include "subscriber/config.hpp"
 
-#include "subscriber/redis/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 
 #include <algorithm>
 
@@ -40,7 +40,7 @@ SubscriberConfig LoadSubscriberConfig(common::EnvReader& env) {
     config.retry_call_budget = std::min(config.retry_call_budget, config.retry_lease / 2);
     config.cache_ttl = std::chrono::seconds(env.Int("LLM_CACHE_TTL_S", config.cache_ttl.count(), 0, 365LL * 86400));
     config.redis_prefix = env.String("REDIS_KEY_PREFIX", config.redis_prefix);
-    if (std::string error; !redis::ParseRedisUrl(config.redis_url, &error)) {
+    if (std::string error; !common::redis::ParseRedisUrl(config.redis_url, &error)) {
         env.AddProblem("REDIS_URL='" + common::RedactUrl(config.redis_url) + "' is invalid: " + error);
     }
     if (!config.database_url.empty() && !config.database_url.starts_with("postgres")) {

@@ -118,7 +118,7 @@ struct LlmEnrichment::Metrics {
 LlmEnrichment::LlmEnrichment(const SubscriberConfig& config, common::MetricsRegistry& metrics,
                              common::kafka::Producer& dead_letters)
     : config_(config),
-      redis_endpoint_(*redis::ParseRedisUrl(config.redis_url, nullptr)),
+      redis_endpoint_(*common::redis::ParseRedisUrl(config.redis_url, nullptr)),
       client_(config.llm, &metrics),
       dead_letters_(dead_letters),
       metrics_(std::make_unique<Metrics>(metrics)) {
@@ -130,15 +130,19 @@ LlmEnrichment::LlmEnrichment(const SubscriberConfig& config, common::MetricsRegi
 
 LlmEnrichment::~LlmEnrichment() { Stop(); }
 
-std::string LlmEnrichment::CacheKey(const std::string& prefix, const llm::EnrichmentRequest& request) {
-    // Unit separators keep ("ab","c") and ("a","bc") apart.
+std::string LlmEnrichment::CacheKey(const std::string& prefix, const std::string& tenant_id,
+                                    const llm::EnrichmentRequest& request) {
+    // Per tenant: one research group's lab notes never answer another's (and the cache cannot
+    // tell anyone that another tenant enriched the same record). Unit separators keep
+    // ("ab","c") and ("a","bc") apart.
     const std::string identity = (request.canonical_smiles.empty() ? request.smiles : request.canonical_smiles) +
                                  '\x1f' + request.name + '\x1f' + request.notes;
-    return prefix + ":llm-cache:" + std::string(llm::kPromptVersion) + ":" + Sha256Hex(identity);
+    return prefix + ":llm-cache:" + std::string(llm::kPromptVersion) + ":" +
+           Sha256Hex(tenant_id + '\x1f' + identity);
 }
 
-redis::RedisClient& LlmEnrichment::SharedRedisLocked() {
-    if (!shared_redis_) shared_redis_ = std::make_unique<redis::RedisClient>(redis_endpoint_, 1000ms);
+common::redis::RedisClient& LlmEnrichment::SharedRedisLocked() {
+    if (!shared_redis_) shared_redis_ = std::make_unique<common::redis::RedisClient>(redis_endpoint_, 1000ms);
     return *shared_redis_;
 }
 
@@ -149,14 +153,14 @@ std::optional<std::vector<std::optional<std::string>>> LlmEnrichment::CacheGet(
     try {
         std::vector<std::string> command = {"MGET"};
         command.insert(command.end(), keys.begin(), keys.end());
-        const redis::Reply reply = SharedRedisLocked().Command(command);
+        const common::redis::Reply reply = SharedRedisLocked().Command(command);
         std::vector<std::optional<std::string>> values;
         for (const auto& element : reply.elements) {
             values.push_back(element.IsNil() ? std::nullopt : std::optional<std::string>(element.text));
         }
         values.resize(keys.size());
         return values;
-    } catch (const redis::RedisError& e) {
+    } catch (const common::redis::RedisError& e) {
         const int64_t now = NowMs();
         if (now - last_redis_warning_ms_.exchange(now) > 10000) Log()->warn("LLM cache unavailable: {}", e.what());
         return std::nullopt;
@@ -168,7 +172,7 @@ void LlmEnrichment::CachePut(const std::string& key, const std::string& value) {
     std::lock_guard lock(shared_redis_mutex_);
     try {
         SharedRedisLocked().Command({"SET", key, value, "EX", std::to_string(config_.cache_ttl.count())});
-    } catch (const redis::RedisError& e) {
+    } catch (const common::redis::RedisError& e) {
         Log()->debug("LLM cache write failed: {}", e.what());
     }
 }
@@ -179,7 +183,7 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
     std::vector<std::string> keys;
     for (const auto& row : rows) {
         requests.push_back(ToRequest(row));
-        keys.push_back(CacheKey(config_.redis_prefix, requests.back()));
+        keys.push_back(CacheKey(config_.redis_prefix, row.tenant_id, requests.back()));
     }
     const auto cached = CacheGet(keys);
     const std::string now_text = common::FormatRfc3339(common::NowUtc());
@@ -258,7 +262,7 @@ void LlmEnrichment::AfterStore(std::span<const ChemicalRow> rows) {
                                        : NowMs();
             queue.ScheduleIfAbsent(TaskId(row.tenant_id, row.event_id), TaskPayload(row).dump(), due_ms);
         }
-    } catch (const redis::RedisError& e) {
+    } catch (const common::redis::RedisError& e) {
         // The retry intention is in event_processing_status; the sweeper queues it once Redis
         // answers again.
         const int64_t now = NowMs();
@@ -283,7 +287,7 @@ void LlmEnrichment::Stop() {
 }
 
 void LlmEnrichment::RetryLoop(int index) {
-    redis::RedisClient redis_client(redis_endpoint_, 2000ms);
+    common::redis::RedisClient redis_client(redis_endpoint_, 2000ms);
     redis::RetryQueue queue(redis_client, config_.redis_prefix + ":enrich");
     std::unique_ptr<pqxx::connection> db;
     common::Backoff trouble(200ms, 5000ms);
@@ -326,10 +330,10 @@ void LlmEnrichment::RetryLoop(int index) {
             const llm::EnrichmentRequest request{payload.value("molecule_id", ""), payload.value("name", ""),
                                                  payload.value("smiles", ""), payload.value("canonical_smiles", ""),
                                                  payload.value("notes", "")};
-            const std::string key = CacheKey(config_.redis_prefix, request);
+            const std::string key = CacheKey(config_.redis_prefix, tenant, request);
             json properties;
             json provenance;
-            const redis::Reply cached = redis_client.Command({"GET", key});
+            const common::redis::Reply cached = redis_client.Command({"GET", key});
             if (!cached.IsNil()) {
                 const json entry = json::parse(cached.text, nullptr, false);
                 if (entry.is_object() && entry.contains("properties")) {
@@ -425,7 +429,7 @@ void LlmEnrichment::RetryLoop(int index) {
             }
             queue.Reschedule(task.id, payload.dump(), NowMs() + delay);
             metrics_->rescheduled.Inc();
-        } catch (const redis::RedisError& e) {
+        } catch (const common::redis::RedisError& e) {
             const auto delay = trouble.Next();
             Log()->warn("retry worker {}: Redis unavailable ({}); retrying in {} ms", index, e.what(), delay.count());
             SleepUnlessStopped(stop_, delay);
@@ -440,7 +444,7 @@ void LlmEnrichment::RetryLoop(int index) {
 }
 
 void LlmEnrichment::SweepLoop() {
-    redis::RedisClient redis_client(redis_endpoint_, 2000ms);
+    common::redis::RedisClient redis_client(redis_endpoint_, 2000ms);
     redis::RetryQueue queue(redis_client, config_.redis_prefix + ":enrich");
     std::unique_ptr<pqxx::connection> db;
     while (!stop_.load()) {
@@ -477,7 +481,7 @@ void LlmEnrichment::SweepLoop() {
                 Log()->info("re-queued {} retry tasks from PostgreSQL", added);
             }
             queue_depth_.store(queue.DueCount() + queue.LeasedCount());
-        } catch (const redis::RedisError& e) {
+        } catch (const common::redis::RedisError& e) {
             Log()->debug("sweeper: Redis unavailable: {}", e.what());
         } catch (const std::exception& e) {
             db.reset();

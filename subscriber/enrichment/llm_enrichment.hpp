@@ -5,7 +5,7 @@
 #include "llm_client/llm_client.hpp"
 #include "subscriber/config.hpp"
 #include "subscriber/enrichment_factory.hpp"
-#include "subscriber/redis/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -41,8 +41,10 @@ public:
     void Start() override;
     void Stop() override;
 
-    // The cache key of a request: prompt version + SHA-256 of (canonical SMILES, name, notes).
-    static std::string CacheKey(const std::string& prefix, const llm::EnrichmentRequest& request);
+    // The cache key of a request: prompt version + SHA-256 of (tenant, canonical SMILES, name,
+    // notes).
+    static std::string CacheKey(const std::string& prefix, const std::string& tenant_id,
+                                const llm::EnrichmentRequest& request);
 
 private:
     struct Metrics;
@@ -56,15 +58,15 @@ private:
     std::optional<std::vector<std::optional<std::string>>> CacheGet(const std::vector<std::string>& keys);
     void CachePut(const std::string& key, const std::string& value);
     // The connection shared by the worker-facing paths; call with shared_redis_mutex_ held.
-    redis::RedisClient& SharedRedisLocked();
+    common::redis::RedisClient& SharedRedisLocked();
 
     const SubscriberConfig& config_;
-    redis::RedisEndpoint redis_endpoint_;
+    common::redis::RedisEndpoint redis_endpoint_;
     llm::LlmClient client_;
     common::kafka::Producer& dead_letters_;
     std::unique_ptr<Metrics> metrics_;
     std::mutex shared_redis_mutex_;
-    std::unique_ptr<redis::RedisClient> shared_redis_;
+    std::unique_ptr<common::redis::RedisClient> shared_redis_;
     std::atomic<bool> stop_{false};
     std::vector<std::thread> threads_;
     std::atomic<int64_t> queue_depth_{0};

@@ -90,20 +90,23 @@ std::string UnionAll(const std::vector<std::string>& parts, const std::string& e
     return sql;
 }
 
+// In the row builders below, `tenant_sql` is the caller's tenant as SQL: a bound parameter
+// ("$1") or a quoted literal (txn.quote). Every table they read is confined to it.
+
 // Rows (t, v, n): events per (minute or rollup bucket t, event type v) over the pieces.
 // `filter` is an extra condition on event_type (or empty).
-std::string EventCountRows(const std::vector<Piece>& pieces, const std::string& filter) {
+std::string EventCountRows(const std::string& tenant_sql, const std::vector<Piece>& pieces,
+                           const std::string& filter) {
     std::vector<std::string> parts;
     for (const Piece& piece : pieces) {
         if (piece.grain == Grain::kRaw) {
             parts.push_back(
                 "SELECT date_trunc('minute', event_time, 'UTC') AS t, event_type AS v, "
-                "count(*) AS n FROM user_analytics_events WHERE tenant_id = 'default'" +
+                "count(*) AS n FROM user_analytics_events WHERE tenant_id = " + tenant_sql +
                 RangeSql("event_time", piece) + filter + " GROUP BY 1, 2");
         } else {
-            parts.push_back(std::string("SELECT bucket AS t, event_type AS v, n FROM "
-                                        "analytics_event_counts WHERE tenant_id = 'default' AND "
-                                        "grain = '") +
+            parts.push_back("SELECT bucket AS t, event_type AS v, n FROM analytics_event_counts "
+                            "WHERE tenant_id = " + tenant_sql + " AND grain = '" +
                             GrainCode(piece.grain) + "'" + RangeSql("bucket", piece) + filter);
         }
     }
@@ -111,19 +114,19 @@ std::string EventCountRows(const std::vector<Piece>& pieces, const std::string& 
 }
 
 // Rows (t, v, n): events per (bucket, value of `dimension`), NULL values left out.
-std::string DimensionCountRows(const std::vector<Piece>& pieces, const std::string& dimension) {
+std::string DimensionCountRows(const std::string& tenant_sql, const std::vector<Piece>& pieces,
+                               const std::string& dimension) {
     std::vector<std::string> parts;
     for (const Piece& piece : pieces) {
         if (piece.grain == Grain::kRaw) {
             parts.push_back("SELECT date_trunc('minute', event_time, 'UTC') AS t, " + dimension +
-                            " AS v, count(*) AS n FROM user_analytics_events WHERE tenant_id = "
-                            "'default'" + RangeSql("event_time", piece) + " AND " + dimension +
+                            " AS v, count(*) AS n FROM user_analytics_events WHERE tenant_id = " +
+                            tenant_sql + RangeSql("event_time", piece) + " AND " + dimension +
                             " IS NOT NULL GROUP BY 1, 2");
         } else {
-            parts.push_back(std::string("SELECT bucket AS t, value AS v, n FROM "
-                                        "analytics_dimension_counts WHERE tenant_id = 'default' "
-                                        "AND dimension = '") +
-                            dimension + "' AND grain = '" + GrainCode(piece.grain) + "'" +
+            parts.push_back("SELECT bucket AS t, value AS v, n FROM analytics_dimension_counts "
+                            "WHERE tenant_id = " + tenant_sql + " AND dimension = '" + dimension +
+                            "' AND grain = '" + GrainCode(piece.grain) + "'" +
                             RangeSql("bucket", piece));
         }
     }
@@ -136,8 +139,9 @@ enum class ByTime { kYes, kNo };
 // Rows (t, v, chunk, bits): bitmaps of the users active per (bucket t, value v) over the
 // pieces. kind "all" has the single value ''. `column` is the raw column of the kind. With
 // ByTime::kNo, t is meaningless and raw rows are not split by hour.
-std::string UserBitRows(const std::vector<Piece>& pieces, const std::string& kind,
-                        const std::string& column, ByTime by_time = ByTime::kYes) {
+std::string UserBitRows(const std::string& tenant_sql, const std::vector<Piece>& pieces,
+                        const std::string& kind, const std::string& column,
+                        ByTime by_time = ByTime::kYes) {
     const std::string raw_time = by_time == ByTime::kYes ? "date_trunc('hour', event_time, 'UTC')"
                                                          : "NULL::timestamptz";
     std::vector<std::string> parts;
@@ -149,14 +153,13 @@ std::string UserBitRows(const std::vector<Piece>& pieces, const std::string& kin
                 "SELECT t, v, user_no / 8192 AS chunk, "
                 "bit_or(set_bit(B'0'::bit(8192), user_no % 8192, 1)) AS bits FROM (SELECT "
                 "DISTINCT " + raw_time + " AS t, " + value +
-                " AS v, user_no FROM user_analytics_events WHERE tenant_id = 'default'" +
+                " AS v, user_no FROM user_analytics_events WHERE tenant_id = " + tenant_sql +
                 RangeSql("event_time", piece) + " AND user_no IS NOT NULL" + not_null +
                 ") r GROUP BY 1, 2, 3");
         } else {
-            parts.push_back(std::string("SELECT bucket AS t, value AS v, chunk, bits FROM "
-                                        "analytics_user_bits WHERE tenant_id = 'default' AND "
-                                        "kind = '") +
-                            kind + "' AND grain = '" + GrainCode(piece.grain) + "'" +
+            parts.push_back("SELECT bucket AS t, value AS v, chunk, bits FROM analytics_user_bits "
+                            "WHERE tenant_id = " + tenant_sql + " AND kind = '" + kind +
+                            "' AND grain = '" + GrainCode(piece.grain) + "'" +
                             RangeSql("bucket", piece));
         }
     }
@@ -179,13 +182,14 @@ struct BucketPage {
     std::optional<SystemTime> next;
 };
 
-std::variant<BucketPage, ParamError> PageBuckets(const TimeRange& range, Interval interval,
+std::variant<BucketPage, ParamError> PageBuckets(const std::string& tenant,
+                                                 const TimeRange& range, Interval interval,
                                                  const std::optional<std::string>& cursor,
                                                  int64_t limit) {
     const SystemTime first = FloorTo(range.from, interval);
     SystemTime start = first;
     if (cursor) {
-        const auto decoded = DecodeTimeCursor(*cursor);
+        const auto decoded = DecodeTimeCursor(tenant, *cursor);
         if (!decoded || FloorTo(*decoded, interval) != *decoded || !(first < *decoded) ||
             !(*decoded < range.to)) {
             return ParamError{"cursor", "is not a cursor returned for this query"};
@@ -213,8 +217,8 @@ std::string TimeArrayLiteral(const std::vector<SystemTime>& times) {
     return text + "}";
 }
 
-std::string NextCursorJson(const std::optional<SystemTime>& next) {
-    return next ? JsonString(EncodeTimeCursor(*next)) : "null";
+std::string NextCursorJson(const std::string& tenant, const std::optional<SystemTime>& next) {
+    return next ? JsonString(EncodeTimeCursor(tenant, *next)) : "null";
 }
 
 // A page of a list ordered by count descending, then value ascending (byte order).
@@ -223,10 +227,11 @@ struct RankPage {
     std::optional<RankCursor> after;
 };
 
-ParamResult ParseRankPage(const ParamMap& params, int64_t default_limit, RankPage& out) {
+ParamResult ParseRankPage(const std::string& tenant, const ParamMap& params,
+                          int64_t default_limit, RankPage& out) {
     if (auto error = ParseInt(params, "limit", 1, 1000, default_limit, out.limit)) return error;
     if (const auto cursor = Get(params, "cursor")) {
-        out.after = DecodeRankCursor(*cursor);
+        out.after = DecodeRankCursor(tenant, *cursor);
         if (!out.after) return ParamError{"cursor", "is not a cursor returned for this query"};
     }
     return std::nullopt;
@@ -246,7 +251,8 @@ std::string RankPageSql(const RankPage& page, Args& args) {
 }
 
 // `"name":[rows...],"next_cursor":...` from rows (json, n, v) of RankPageSql.
-std::string RankPageJson(const pqxx::result& rows, const RankPage& page, const char* name) {
+std::string RankPageJson(const std::string& tenant, const pqxx::result& rows, const RankPage& page,
+                         const char* name) {
     const size_t shown = std::min<size_t>(rows.size(), static_cast<size_t>(page.limit));
     std::string body = "\"" + std::string(name) + "\":[";
     for (size_t i = 0; i < shown; ++i) {
@@ -255,8 +261,8 @@ std::string RankPageJson(const pqxx::result& rows, const RankPage& page, const c
     }
     body += "],\"next_cursor\":";
     if (rows.size() > shown) {
-        body += JsonString(EncodeRankCursor({rows[shown - 1][1].as<int64_t>(),
-                                             rows[shown - 1][2].as<std::string>()}));
+        body += JsonString(EncodeRankCursor(tenant, {rows[shown - 1][1].as<int64_t>(),
+                                                     rows[shown - 1][2].as<std::string>()}));
     } else {
         body += "null";
     }
@@ -337,15 +343,18 @@ auto WithSnapshotTxn(DbPool& pool, Body&& body) {
     }
 }
 
-// Start times of the days in [floor_day(range.from), range.to) whose segment is current: it
-// covers as many rows as the day's rollup total, which the insert transaction maintains.
-std::set<SystemTime> CurrentSegmentDays(pqxx::transaction_base& txn, const TimeRange& range) {
-    const auto rows = txn.exec(
+// Start times of the days in [floor_day(range.from), range.to) whose segment of the tenant is
+// current: it covers as many rows as the tenant's rollup total of the day, which the insert
+// transaction maintains.
+std::set<SystemTime> CurrentSegmentDays(pqxx::transaction_base& txn, const std::string& tenant,
+                                        const TimeRange& range) {
+    const auto rows = txn.exec_params(
         "SELECT extract(epoch FROM s.day)::bigint FROM analytics_day_segments s WHERE s.tenant_id "
-        "= 'default' AND s.day >= " + SqlTime(FloorTo(range.from, Interval::kDay)) +
+        "= $1 AND s.day >= " + SqlTime(FloorTo(range.from, Interval::kDay)) +
         " AND s.day < " + SqlTime(range.to) + " AND s.format = " + std::to_string(kSegmentFormat) +
         " AND s.events = (SELECT sum(c.n) FROM analytics_event_counts c WHERE c.tenant_id = "
-        "s.tenant_id AND c.grain = 'd' AND c.bucket = s.day)");
+        "s.tenant_id AND c.grain = 'd' AND c.bucket = s.day)",
+        tenant);
     std::set<SystemTime> days;
     for (const auto& row : rows) {
         days.insert(SystemTime(std::chrono::seconds(row[0].as<int64_t>())));
@@ -359,13 +368,16 @@ struct LoadedSegment {
     std::string dimensions;
 };
 
-// The stored columns of the segment of `day` (known to exist in the transaction's snapshot):
-// dictionary, timeline and (when asked for) dimensions, still in their stored text form.
-pqxx::result FetchSegment(pqxx::transaction_base& txn, SystemTime day, bool with_dimensions) {
-    auto rows = txn.exec(std::string("SELECT dictionary, timeline, ") +
-                         (with_dimensions ? "dimensions" : "NULL") +
-                         " FROM analytics_day_segments WHERE tenant_id = 'default' AND day = " +
-                         SqlTime(day));
+// The stored columns of the tenant's segment of `day` (known to exist in the transaction's
+// snapshot): dictionary, timeline and (when asked for) dimensions, still in their stored text
+// form.
+pqxx::result FetchSegment(pqxx::transaction_base& txn, const std::string& tenant, SystemTime day,
+                          bool with_dimensions) {
+    auto rows = txn.exec_params(std::string("SELECT dictionary, timeline, ") +
+                                    (with_dimensions ? "dimensions" : "NULL") +
+                                    " FROM analytics_day_segments WHERE tenant_id = $1 AND day = " +
+                                    SqlTime(day),
+                                tenant);
     if (rows.size() != 1) throw std::runtime_error("day segment vanished from its snapshot");
     return rows;
 }
@@ -483,11 +495,13 @@ void FeedSegmentFunnelEvents(const pqxx::result& columns, const std::vector<std:
     funnel.EndSource();
 }
 
-// Fetches the events of the step `types` in [from, to) from the raw rows, a page at a time,
-// and posts their feeding to `worker`.
-void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::string>& types,
-                         SystemTime from, SystemTime to, FunnelAggregator& funnel,
-                         OrderedWorker& worker) {
+// Fetches the tenant's events of the step `types` in [from, to) from the raw rows, a page at
+// a time, and posts their feeding to `worker`.
+void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::string& tenant,
+                         const std::vector<std::string>& types, SystemTime from, SystemTime to,
+                         FunnelAggregator& funnel, OrderedWorker& worker) {
+    // DECLARE takes no parameters here: the tenant goes in as a quoted literal.
+    const std::string tenant_sql = txn.quote(tenant);
     // One index scan per step type, each already in (user, time) order, merged by the planner
     // (Merge Append) instead of sorting the events. Step types are validated
     // ([A-Za-z0-9_.:-] only), so they are safe as literals.
@@ -495,8 +509,8 @@ void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::str
     for (size_t k = 0; k < types.size(); ++k) {
         if (!sql.empty()) sql += " UNION ALL ";
         sql += std::string("(SELECT user_no, ") + std::to_string(k) +
-               " AS k, event_time FROM user_analytics_events WHERE tenant_id = 'default' AND "
-               "event_type = '" + types[k] + "' AND user_no IS NOT NULL AND event_time >= " +
+               " AS k, event_time FROM user_analytics_events WHERE tenant_id = " + tenant_sql +
+               " AND event_type = '" + types[k] + "' AND user_no IS NOT NULL AND event_time >= " +
                SqlTime(from) + " AND event_time < " + SqlTime(to) + " ORDER BY user_no, event_time)";
     }
     txn.exec("DECLARE funnel_events NO SCROLL CURSOR FOR SELECT user_no, k, event_time FROM (" +
@@ -519,7 +533,7 @@ void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::vector<std::str
 
 }  // namespace
 
-QueryResponse AnalyticsQueries::EventTrends(const ParamMap& params) {
+QueryResponse AnalyticsQueries::EventTrends(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"from", "to", "interval", "event_type", "limit", "cursor"})) {
         return Bad(*e);
     }
@@ -534,7 +548,7 @@ QueryResponse AnalyticsQueries::EventTrends(const ParamMap& params) {
     if (auto e = ParseOptionalEventType(params, "event_type", event_type)) return Bad(*e);
     if (auto e = ParseInt(params, "limit", 1, 10000, 1000, limit)) return Bad(*e);
     const Interval interval = *IntervalFromName(interval_name);
-    auto paged = PageBuckets(range, interval, Get(params, "cursor"), limit);
+    auto paged = PageBuckets(tenant, range, interval, Get(params, "cursor"), limit);
     if (auto* error = std::get_if<ParamError>(&paged)) return Bad(*error);
     const BucketPage& page = std::get<BucketPage>(paged);
 
@@ -552,11 +566,12 @@ QueryResponse AnalyticsQueries::EventTrends(const ParamMap& params) {
             break;
     }
     Args args;
+    const std::string tenant_sql = args.Add(tenant);
     const std::string buckets = args.Add(TimeArrayLiteral(page.starts));
     const std::string filter = event_type ? " AND event_type = " + args.Add(*event_type) : "";
     const std::string sql =
         "WITH a AS (SELECT date_trunc('" + interval_name + "', t, 'UTC') AS b, sum(n) AS n FROM (" +
-        EventCountRows(pieces, filter) +
+        EventCountRows(tenant_sql, pieces, filter) +
         ") p GROUP BY 1) SELECT COALESCE(json_agg(json_build_object('bucket', to_char(g.b AT TIME "
         "ZONE 'UTC', " + kBucketFormat + "), 'count', COALESCE(a.n, 0)) ORDER BY g.b), "
         "'[]')::text, COALESCE(sum(a.n), 0)::text FROM unnest(" + buckets +
@@ -565,32 +580,35 @@ QueryResponse AnalyticsQueries::EventTrends(const ParamMap& params) {
     std::string body = "{" + RangeJson(range) + ",\"interval\":\"" + interval_name +
                        "\",\"event_type\":" + (event_type ? JsonString(*event_type) : "null") +
                        ",\"buckets\":" + rows[0][0].c_str() + ",\"total\":" + rows[0][1].c_str() +
-                       ",\"next_cursor\":" + NextCursorJson(page.next) + "}";
+                       ",\"next_cursor\":" + NextCursorJson(tenant, page.next) + "}";
     return {200, body};
 }
 
-QueryResponse AnalyticsQueries::EventTypes(const ParamMap& params) {
+QueryResponse AnalyticsQueries::EventTypes(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"from", "to", "limit", "cursor"})) return Bad(*e);
     TimeRange range;
     RankPage page;
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
-    if (auto e = ParseRankPage(params, 100, page)) return Bad(*e);
+    if (auto e = ParseRankPage(tenant, params, 100, page)) return Bad(*e);
     const auto count_pieces =
         SplitRange(range.from, range.to, {Grain::kDay, Grain::kHour, Grain::kMinute});
     const auto user_pieces = SplitRange(range.from, range.to, {Grain::kDay, Grain::kHour});
     Args args;
+    const std::string tenant_sql = args.Add(tenant);
     const std::string sql =
-        "WITH c AS (SELECT v, sum(n) AS n FROM (" + EventCountRows(count_pieces, "") +
+        "WITH c AS (SELECT v, sum(n) AS n FROM (" + EventCountRows(tenant_sql, count_pieces, "") +
         ") p GROUP BY 1), u AS (" +
-        UniqueUsersByValue(UserBitRows(user_pieces, "event_type", "event_type", ByTime::kNo)) +
+        UniqueUsersByValue(
+            UserBitRows(tenant_sql, user_pieces, "event_type", "event_type", ByTime::kNo)) +
         "), r AS (SELECT json_build_object('event_type', c.v, 'count', c.n, 'unique_users', "
         "COALESCE(u.users, 0))::text AS json, c.n, c.v FROM c LEFT JOIN u USING (v)) "
         "SELECT json, n, v FROM r" + RankPageSql(page, args);
     const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) { return args.Exec(txn, sql); });
-    return {200, "{" + RangeJson(range) + "," + RankPageJson(rows, page, "event_types") + "}"};
+    return {200,
+            "{" + RangeJson(range) + "," + RankPageJson(tenant, rows, page, "event_types") + "}"};
 }
 
-QueryResponse AnalyticsQueries::Top(const ParamMap& params) {
+QueryResponse AnalyticsQueries::Top(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"dimension", "from", "to", "limit", "cursor"})) return Bad(*e);
     std::string dimension;
     TimeRange range;
@@ -601,24 +619,28 @@ QueryResponse AnalyticsQueries::Top(const ParamMap& params) {
         return Bad(*e);
     }
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
-    if (auto e = ParseRankPage(params, 10, page)) return Bad(*e);
+    if (auto e = ParseRankPage(tenant, params, 10, page)) return Bad(*e);
+    Args args;
+    const std::string tenant_sql = args.Add(tenant);
     const std::string counts =
         dimension == "event_type"
-            ? EventCountRows(SplitRange(range.from, range.to,
+            ? EventCountRows(tenant_sql,
+                             SplitRange(range.from, range.to,
                                         {Grain::kDay, Grain::kHour, Grain::kMinute}), "")
-            : DimensionCountRows(SplitRange(range.from, range.to, {Grain::kDay, Grain::kHour}),
+            : DimensionCountRows(tenant_sql,
+                                 SplitRange(range.from, range.to, {Grain::kDay, Grain::kHour}),
                                  dimension);
-    Args args;
     const std::string sql =
         "WITH r AS (SELECT json_build_object('value', v, 'count', sum(n))::text AS json, "
         "sum(n) AS n, v FROM (" + counts + ") p GROUP BY v) SELECT json, n, v FROM r" +
         RankPageSql(page, args);
     const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) { return args.Exec(txn, sql); });
     return {200, "{\"dimension\":\"" + dimension + "\"," + RangeJson(range) + "," +
-                     RankPageJson(rows, page, "items") + "}"};
+                     RankPageJson(tenant, rows, page, "items") + "}"};
 }
 
-QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
+QueryResponse AnalyticsQueries::UserDistribution(const std::string& tenant,
+                                                 const ParamMap& params) {
     if (auto e = CheckKnown(params, {"dimension", "from", "to", "limit", "cursor"})) return Bad(*e);
     std::string dimension;
     TimeRange range;
@@ -628,7 +650,7 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
         return Bad(*e);
     }
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
-    if (auto e = ParseRankPage(params, 100, page)) return Bad(*e);
+    if (auto e = ParseRankPage(tenant, params, 100, page)) return Bad(*e);
     // Per-value user bitmaps exist per day only. The partial days at the edges are read from
     // their day segments when current, else from raw rows; the union and the ranking are done
     // here.
@@ -656,7 +678,8 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
     WithSnapshotTxn(pool_, [&](pqxx::transaction_base& txn) {
         txn.exec("SET LOCAL TimeZone = 'UTC'");
         txn.exec("SET LOCAL DateStyle = 'ISO'");
-        const auto segment_days = CurrentSegmentDays(txn, range);
+        const std::string tenant_sql = txn.quote(tenant);
+        const auto segment_days = CurrentSegmentDays(txn, tenant, range);
         // Partial days with a segment are decoded by a worker (into its own sets) while this
         // thread fetches the next one and runs the rollup queries.
         std::map<std::string, UserSet> edge_users;
@@ -668,7 +691,8 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
                 sql_pieces.push_back(piece);
                 continue;
             }
-            worker.Post([columns = FetchSegment(txn, day, true), day, piece, dimension_index, &edge_users] {
+            worker.Post([columns = FetchSegment(txn, tenant, day, true), day, piece,
+                         dimension_index, &edge_users] {
                 const LoadedSegment segment = ParseSegment(columns);
                 const auto& names = segment.dictionary.dimensions[dimension_index];
                 std::vector<UserSet*> set_of_code(names.size());
@@ -694,17 +718,19 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
         }
         for (const auto& row : txn.exec(
                  "SELECT v, chunk, varbit_send(bit_or(bits)) FROM (" +
-                 UserBitRows(sql_pieces, dimension, dimension, ByTime::kNo) + ") b GROUP BY 1, 2")) {
+                 UserBitRows(tenant_sql, sql_pieces, dimension, dimension, ByTime::kNo) +
+                 ") b GROUP BY 1, 2")) {
             users[row[0].c_str()].AddChunk(row[1].as<int64_t>(),
                                            std::string_view(row[2].c_str(), row[2].size()));
         }
         for (const auto& row : txn.exec("SELECT v, sum(n)::bigint FROM (" +
-                                        DimensionCountRows(count_pieces, dimension) +
+                                        DimensionCountRows(tenant_sql, count_pieces, dimension) +
                                         ") p GROUP BY 1")) {
             events[row[0].c_str()] = row[1].as<int64_t>();
         }
         total = txn.exec("SELECT COALESCE(sum(users), 0)::text FROM (" +
-                         UniqueUsersByValue(UserBitRows(all_pieces, "all", "", ByTime::kNo)) +
+                         UniqueUsersByValue(
+                             UserBitRows(tenant_sql, all_pieces, "all", "", ByTime::kNo)) +
                          ") t")[0][0].c_str();
         worker.Finish();
         for (const auto& [value, set] : edge_users) users[value].Merge(set);
@@ -740,12 +766,13 @@ QueryResponse AnalyticsQueries::UserDistribution(const ParamMap& params) {
     }
     body += "],\"next_cursor\":";
     body += ranked.size() > shown
-                ? JsonString(EncodeRankCursor({ranked[shown - 1].users, *ranked[shown - 1].value}))
+                ? JsonString(EncodeRankCursor(tenant, {ranked[shown - 1].users,
+                                                       *ranked[shown - 1].value}))
                 : std::string("null");
     return {200, body + "}"};
 }
 
-QueryResponse AnalyticsQueries::ActiveUsers(const ParamMap& params) {
+QueryResponse AnalyticsQueries::ActiveUsers(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"from", "to", "interval", "limit", "cursor"})) return Bad(*e);
     TimeRange range;
     std::string interval_name;
@@ -756,16 +783,17 @@ QueryResponse AnalyticsQueries::ActiveUsers(const ParamMap& params) {
     }
     if (auto e = ParseInt(params, "limit", 1, 1000, 100, limit)) return Bad(*e);
     const Interval interval = *IntervalFromName(interval_name);
-    auto paged = PageBuckets(range, interval, Get(params, "cursor"), limit);
+    auto paged = PageBuckets(tenant, range, interval, Get(params, "cursor"), limit);
     if (auto* error = std::get_if<ParamError>(&paged)) return Bad(*error);
     const BucketPage& page = std::get<BucketPage>(paged);
     const auto pieces = SplitRange(page.data_from, page.data_to, {Grain::kDay, Grain::kHour});
     Args args;
+    const std::string tenant_sql = args.Add(tenant);
     const std::string buckets = args.Add(TimeArrayLiteral(page.starts));
     const std::string sql =
         "WITH a AS (SELECT b, sum(k)::bigint AS users FROM (SELECT date_trunc('" + interval_name +
         "', t, 'UTC') AS b, chunk, bit_count(bit_or(bits)) AS k FROM (" +
-        UserBitRows(pieces, "all", "") +
+        UserBitRows(tenant_sql, pieces, "all", "") +
         ") x GROUP BY 1, 2) y GROUP BY 1) SELECT COALESCE(json_agg(json_build_object('bucket', "
         "to_char(g.b AT TIME ZONE 'UTC', " + kBucketFormat +
         "), 'users', COALESCE(a.users, 0)) ORDER BY g.b), '[]')::text FROM unnest(" + buckets +
@@ -773,7 +801,7 @@ QueryResponse AnalyticsQueries::ActiveUsers(const ParamMap& params) {
     const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) { return args.Exec(txn, sql); });
     return {200, "{" + RangeJson(range) + ",\"interval\":\"" + interval_name +
                      "\",\"buckets\":" + rows[0][0].c_str() +
-                     ",\"next_cursor\":" + NextCursorJson(page.next) + "}"};
+                     ",\"next_cursor\":" + NextCursorJson(tenant, page.next) + "}"};
 }
 
 FunnelCounter::FunnelCounter(std::vector<int> step_types, int64_t within_us)
@@ -850,7 +878,7 @@ std::vector<int64_t> FunnelAggregator::UsersReaching() {
     return users;
 }
 
-QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
+QueryResponse AnalyticsQueries::Funnel(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"steps", "within", "from", "to"})) return Bad(*e);
     std::vector<std::string> steps;
     int64_t within_s = 0;
@@ -877,7 +905,7 @@ QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
         // Day by day in time order: days with a current segment are read from it, runs of
         // other days (today, days with late events) from the raw rows. This thread fetches;
         // a worker decodes and counts, in the same order, while the next part is fetched.
-        const auto segment_days = CurrentSegmentDays(txn, range);
+        const auto segment_days = CurrentSegmentDays(txn, tenant, range);
         OrderedWorker worker(2);
         std::optional<SystemTime> raw_from;
         for (SystemTime day = FloorTo(range.from, Interval::kDay); day < range.to;
@@ -889,14 +917,15 @@ QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
                 continue;
             }
             if (raw_from) {
-                FeedRawFunnelEvents(txn, types, *raw_from, from, funnel, worker);
+                FeedRawFunnelEvents(txn, tenant, types, *raw_from, from, funnel, worker);
                 raw_from.reset();
             }
-            worker.Post([columns = FetchSegment(txn, day, false), &types, day, from, to, &funnel] {
+            worker.Post([columns = FetchSegment(txn, tenant, day, false), &types, day, from, to,
+                         &funnel] {
                 FeedSegmentFunnelEvents(columns, types, day, from, to, funnel);
             });
         }
-        if (raw_from) FeedRawFunnelEvents(txn, types, *raw_from, range.to, funnel, worker);
+        if (raw_from) FeedRawFunnelEvents(txn, tenant, types, *raw_from, range.to, funnel, worker);
         worker.Finish();
         return 0;
     });
@@ -920,7 +949,7 @@ QueryResponse AnalyticsQueries::Funnel(const ParamMap& params) {
     return {200, body.dump()};
 }
 
-QueryResponse AnalyticsQueries::Retention(const ParamMap& params) {
+QueryResponse AnalyticsQueries::Retention(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"from", "to", "cohort", "periods", "limit", "cursor"})) {
         return Bad(*e);
     }
@@ -933,7 +962,7 @@ QueryResponse AnalyticsQueries::Retention(const ParamMap& params) {
     if (auto e = ParseInt(params, "periods", 1, 365, 7, periods)) return Bad(*e);
     if (auto e = ParseInt(params, "limit", 1, 1000, 100, limit)) return Bad(*e);
     const Interval interval = *IntervalFromName(cohort_name);
-    auto paged = PageBuckets(range, interval, Get(params, "cursor"), limit);
+    auto paged = PageBuckets(tenant, range, interval, Get(params, "cursor"), limit);
     if (auto* error = std::get_if<ParamError>(&paged)) return Bad(*error);
     const BucketPage& page = std::get<BucketPage>(paged);
     const int64_t unit_s = interval == Interval::kDay ? 86400 : 7 * 86400;
@@ -943,9 +972,11 @@ QueryResponse AnalyticsQueries::Retention(const ParamMap& params) {
     const SystemTime data_to =
         std::min(range.to, page.starts.back() + std::chrono::seconds(unit_s * (periods + 1)));
     const auto pieces = SplitRange(range.from, data_to, {Grain::kDay, Grain::kHour});
+    Args args;
+    const std::string tenant_sql = args.Add(tenant);
     const std::string sql =
         "WITH a AS (SELECT date_trunc('" + cohort_name + "', t, 'UTC') AS b, chunk, "
-        "bit_or(bits) AS bits FROM (" + UserBitRows(pieces, "all", "") +
+        "bit_or(bits) AS bits FROM (" + UserBitRows(tenant_sql, pieces, "all", "") +
         ") x GROUP BY 1, 2), c AS (SELECT b, chunk, bits & ~COALESCE(bit_or(bits) OVER (PARTITION "
         "BY chunk ORDER BY b ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), "
         "B'0'::bit(8192)) AS bits FROM a WHERE b <= " + SqlTime(page.starts.back()) +
@@ -954,7 +985,8 @@ QueryResponse AnalyticsQueries::Retention(const ParamMap& params) {
         "a.bits))::bigint FROM c JOIN a ON a.chunk = c.chunk AND a.b >= c.b AND a.b < c.b + "
         "interval '" + std::to_string(unit_s * (periods + 1)) + " seconds' WHERE c.b >= " +
         SqlTime(page.starts.front()) + " GROUP BY 1, 2";
-    const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) { return txn.exec(sql); });
+    const auto rows =
+        WithReadTxn(pool_, [&](pqxx::read_transaction& txn) { return args.Exec(txn, sql); });
     std::map<std::pair<int64_t, int64_t>, int64_t> counts;
     for (const auto& row : rows) {
         counts[{row[0].as<int64_t>(), row[1].as<int64_t>()}] = row[2].as<int64_t>();
@@ -989,16 +1021,18 @@ QueryResponse AnalyticsQueries::Retention(const ParamMap& params) {
                            {"cohort", cohort_name},
                            {"periods", periods},
                            {"cohorts", cohorts},
-                           {"next_cursor", page.next ? nlohmann::json(EncodeTimeCursor(*page.next))
-                                                     : nlohmann::json(nullptr)}};
+                           {"next_cursor", page.next
+                                               ? nlohmann::json(EncodeTimeCursor(tenant, *page.next))
+                                               : nlohmann::json(nullptr)}};
     return {200, body.dump()};
 }
 
-QueryResponse AnalyticsQueries::Sessions(const ParamMap& params) {
+QueryResponse AnalyticsQueries::Sessions(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"from", "to"})) return Bad(*e);
     TimeRange range;
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
-    const std::string where = " WHERE tenant_id = 'default' AND started_at >= " +
+    Args args;
+    const std::string where = " WHERE tenant_id = " + args.Add(tenant) + " AND started_at >= " +
                               SqlTime(range.from) + " AND started_at < " + SqlTime(range.to);
     // date_part returns float8 (extract computes in numeric, several times slower); the median
     // sorts every session of the range, in memory given enough work_mem.
@@ -1014,7 +1048,7 @@ QueryResponse AnalyticsQueries::Sessions(const ParamMap& params) {
         "avg(events)::float8)::text FROM s";
     const auto rows = WithReadTxn(pool_, [&](pqxx::read_transaction& txn) {
         txn.exec("SET LOCAL work_mem = '256MB'");
-        return txn.exec(sql);
+        return args.Exec(txn, sql);
     });
     return {200, "{" + RangeJson(range) + ",\"inactivity_gap_seconds\":1800,\"summary\":" +
                      rows[0][0].c_str() + "}"};

@@ -22,14 +22,16 @@ class AnalyticsQueries {
 public:
     explicit AnalyticsQueries(DbPool& pool) : pool_(pool) {}
 
-    QueryResponse EventTrends(const ParamMap& params);
-    QueryResponse EventTypes(const ParamMap& params);
-    QueryResponse Top(const ParamMap& params);
-    QueryResponse UserDistribution(const ParamMap& params);
-    QueryResponse ActiveUsers(const ParamMap& params);
-    QueryResponse Funnel(const ParamMap& params);
-    QueryResponse Retention(const ParamMap& params);
-    QueryResponse Sessions(const ParamMap& params);
+    // Each answers over the events of `tenant` only (the caller's, from its credential): its
+    // raw rows, rollups and day segments; cursors are bound to it (params.hpp).
+    QueryResponse EventTrends(const std::string& tenant, const ParamMap& params);
+    QueryResponse EventTypes(const std::string& tenant, const ParamMap& params);
+    QueryResponse Top(const std::string& tenant, const ParamMap& params);
+    QueryResponse UserDistribution(const std::string& tenant, const ParamMap& params);
+    QueryResponse ActiveUsers(const std::string& tenant, const ParamMap& params);
+    QueryResponse Funnel(const std::string& tenant, const ParamMap& params);
+    QueryResponse Retention(const std::string& tenant, const ParamMap& params);
+    QueryResponse Sessions(const std::string& tenant, const ParamMap& params);
 
 private:
     DbPool& pool_;

@@ -1,10 +1,14 @@
 // tributary-query: the query API over PostgreSQL. Wires configuration, migrations and routes.
+#include "common/auth/http_gate.hpp"
 #include "common/backoff.hpp"
 #include "common/config.hpp"
 #include "common/http_util.hpp"
 #include "common/logging.hpp"
+#include "common/redis/redis_client.hpp"
 #include "common/signals.hpp"
+#include "subscriber/pg/key_repository.hpp"
 #include "subscriber/pg/migrations.hpp"
+#include "subscriber/query/admin_routes.hpp"
 #include "subscriber/query/query_service.hpp"
 #include "subscriber/query/segment_builder.hpp"
 
@@ -30,6 +34,8 @@ int main() {
     bool segments = true;
     subscriber::query::SegmentBuilderConfig segment_config;
     common::LogConfig log_config;
+    std::string redis_url = "redis://127.0.0.1:6379/0";  // shared rate-limit buckets
+    common::auth::GateConfig gate_config;
     try {
         common::EnvReader env;
         database_url = env.RequiredString("DATABASE_URL");
@@ -44,6 +50,11 @@ int main() {
             "ANALYTICS_SEAL_AFTER_S", segment_config.seal_after.count(), 0, 30 * 86400));
         segment_config.scan_interval = std::chrono::seconds(env.Int(
             "ANALYTICS_SEGMENT_SCAN_S", segment_config.scan_interval.count(), 1, 86400));
+        redis_url = env.String("REDIS_URL", redis_url);
+        if (std::string error; !common::redis::ParseRedisUrl(redis_url, &error)) {
+            env.AddProblem("REDIS_URL='" + common::RedactUrl(redis_url) + "' is invalid: " + error);
+        }
+        gate_config = common::auth::ReadGateConfig(env);
         log_config = common::ReadLogConfig(env);
         env.ThrowIfInvalid();
     } catch (const common::ConfigError& e) {
@@ -60,7 +71,14 @@ int main() {
         std::atomic<bool> migrated{false};
         httplib::Server server;
         common::ConfigureServer(server, {.threads = threads}, metrics, "query");
-        subscriber::query::RegisterQueryRoutes(server, service, metrics);
+        // Who calls is decided in one place: the gate (API key -> tenant, scope, rate limit).
+        subscriber::pg::PgKeyLookup key_lookup(database_url);
+        common::auth::Authenticator authenticator(&key_lookup, gate_config.auth, metrics);
+        common::auth::RateLimiter limiter(common::redis::ParseRedisUrl(redis_url, nullptr), metrics);
+        common::auth::HttpGate gate(authenticator, limiter, gate_config.rates);
+        subscriber::pg::KeyRepository keys(database_url);
+        subscriber::query::RegisterQueryRoutes(server, service, metrics, gate.RequestGate());
+        subscriber::query::RegisterAdminRoutes(server, keys, gate.RequestGate());
         common::AddOperationalRoutes(
             server, metrics,
             [&]() -> std::string {

@@ -1,6 +1,7 @@
 #include "subscriber/query/params.hpp"
 
 #include <nlohmann/json.hpp>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -445,24 +446,53 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
     return out;
 }
 
-std::string EncodeTimeCursor(SystemTime time) {
-    return Base64UrlEncode("t:" + std::to_string(Micros(time)));
+namespace {
+constexpr size_t kCursorTagBytes = 8;
+
+std::string CursorTag(std::string_view tenant, std::string_view payload) {
+    std::string message;
+    message.reserve(tenant.size() + 1 + payload.size());
+    message.append(tenant).append(1, '\x1f').append(payload);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest);
+    return std::string(reinterpret_cast<const char*>(digest), kCursorTagBytes);
+}
+}  // namespace
+
+std::string EncodeTenantCursor(std::string_view tenant, std::string_view payload) {
+    return Base64UrlEncode(std::string(payload) + CursorTag(tenant, payload));
 }
 
-std::optional<SystemTime> DecodeTimeCursor(std::string_view text) {
-    const auto raw = Base64UrlDecode(text);
+std::optional<std::string> DecodeTenantCursor(std::string_view tenant, std::string_view text) {
+    auto raw = Base64UrlDecode(text);
+    if (!raw || raw->size() < kCursorTagBytes) return std::nullopt;
+    const std::string_view bytes = *raw;
+    const std::string_view payload = bytes.substr(0, bytes.size() - kCursorTagBytes);
+    if (bytes.substr(payload.size()) != CursorTag(tenant, payload)) {
+        return std::nullopt;
+    }
+    raw->resize(payload.size());
+    return raw;
+}
+
+std::string EncodeTimeCursor(std::string_view tenant, SystemTime time) {
+    return EncodeTenantCursor(tenant, "t:" + std::to_string(Micros(time)));
+}
+
+std::optional<SystemTime> DecodeTimeCursor(std::string_view tenant, std::string_view text) {
+    const auto raw = DecodeTenantCursor(tenant, text);
     if (!raw || raw->rfind("t:", 0) != 0) return std::nullopt;
     int64_t us = 0;
     if (!ParseWholeInt(std::string_view(*raw).substr(2), us)) return std::nullopt;
     return FromMicros(us);
 }
 
-std::string EncodeRankCursor(const RankCursor& cursor) {
-    return Base64UrlEncode("r:" + std::to_string(cursor.count) + ":" + cursor.value);
+std::string EncodeRankCursor(std::string_view tenant, const RankCursor& cursor) {
+    return EncodeTenantCursor(tenant, "r:" + std::to_string(cursor.count) + ":" + cursor.value);
 }
 
-std::optional<RankCursor> DecodeRankCursor(std::string_view text) {
-    const auto raw = Base64UrlDecode(text);
+std::optional<RankCursor> DecodeRankCursor(std::string_view tenant, std::string_view text) {
+    const auto raw = DecodeTenantCursor(tenant, text);
     if (!raw || raw->rfind("r:", 0) != 0) return std::nullopt;
     const size_t colon = raw->find(':', 2);
     if (colon == std::string::npos) return std::nullopt;
@@ -475,10 +505,12 @@ std::optional<RankCursor> DecodeRankCursor(std::string_view text) {
     return cursor;
 }
 
-std::string EncodeKeyCursor(std::string_view key) { return Base64UrlEncode("k:" + std::string(key)); }
+std::string EncodeKeyCursor(std::string_view tenant, std::string_view key) {
+    return EncodeTenantCursor(tenant, "k:" + std::string(key));
+}
 
-std::optional<std::string> DecodeKeyCursor(std::string_view text) {
-    const auto raw = Base64UrlDecode(text);
+std::optional<std::string> DecodeKeyCursor(std::string_view tenant, std::string_view text) {
+    const auto raw = DecodeTenantCursor(tenant, text);
     if (!raw || raw->rfind("k:", 0) != 0) return std::nullopt;
     return raw->substr(2);
 }

@@ -100,25 +100,35 @@ std::vector<Piece> SplitRange(SystemTime from, SystemTime to, std::initializer_l
 std::string SqlTime(SystemTime time);
 
 // --- cursors ----------------------------------------------------------------------------
-// Opaque to clients (base64url); each endpoint documents what its cursor continues.
+// Opaque to clients (base64url); each endpoint documents what its cursor continues. Every
+// cursor is bound to the tenant it was handed to: it carries a tag, the first 8 bytes of
+// SHA-256(tenant + '\x1f' + payload), and decodes only for that tenant, so a cursor presented
+// by another tenant (or altered) is refused like a malformed one. The tag is not a secret:
+// it binds, it does not hide or authorize (every query is confined to the caller's tenant
+// anyway).
 
 std::string Base64UrlEncode(std::string_view bytes);
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 
+// base64url(payload + tag) for `tenant`.
+std::string EncodeTenantCursor(std::string_view tenant, std::string_view payload);
+// The payload, when `text` is base64url of a payload whose tag matches `tenant`.
+std::optional<std::string> DecodeTenantCursor(std::string_view tenant, std::string_view text);
+
 // Continues a list ordered by a time key (bucket start).
-std::string EncodeTimeCursor(SystemTime time);
-std::optional<SystemTime> DecodeTimeCursor(std::string_view text);
+std::string EncodeTimeCursor(std::string_view tenant, SystemTime time);
+std::optional<SystemTime> DecodeTimeCursor(std::string_view tenant, std::string_view text);
 
 // Continues a list ordered by count descending, then value ascending.
 struct RankCursor {
     int64_t count = 0;
     std::string value;
 };
-std::string EncodeRankCursor(const RankCursor& cursor);
-std::optional<RankCursor> DecodeRankCursor(std::string_view text);
+std::string EncodeRankCursor(std::string_view tenant, const RankCursor& cursor);
+std::optional<RankCursor> DecodeRankCursor(std::string_view tenant, std::string_view text);
 
 // Continues a list ordered by a text key ascending.
-std::string EncodeKeyCursor(std::string_view key);
-std::optional<std::string> DecodeKeyCursor(std::string_view text);
+std::string EncodeKeyCursor(std::string_view tenant, std::string_view key);
+std::optional<std::string> DecodeKeyCursor(std::string_view tenant, std::string_view text);
 
 }  // namespace tributary::subscriber::query

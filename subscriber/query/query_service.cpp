@@ -3,6 +3,7 @@
 #include "common/http_util.hpp"
 #include "common/logging.hpp"
 #include "subscriber/query/analytics_queries.hpp"
+#include "subscriber/query/params.hpp"
 #include "subscriber/query/research_queries.hpp"
 
 #include <nlohmann/json.hpp>
@@ -48,7 +49,8 @@ QueryResponse BadRequest(const std::string& parameter, const std::string& reason
 QueryResponse NotFound(const std::string& what) {
     const nlohmann::json body = {
         {"error", {{"code", "not_found"}, {"message", what}, {"details", nlohmann::json::array()}}}};
-    return {404, body.dump()};
+    // `what` may quote a path parameter that is not UTF-8.
+    return {404, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 struct Page {
@@ -56,8 +58,10 @@ struct Page {
     std::optional<Cursor> cursor;
 };
 
-// Parses ?limit= (1..1000) and ?cursor=; an error response when either is invalid.
-std::variant<Page, QueryResponse> ParsePage(const httplib::Request& request) {
+// Parses ?limit= (1..1000) and ?cursor= (one handed to `tenant`); an error response when
+// either is invalid.
+std::variant<Page, QueryResponse> ParsePage(const std::string& tenant,
+                                            const httplib::Request& request) {
     Page page;
     if (request.has_param("limit")) {
         const std::string text = request.get_param_value("limit");
@@ -69,15 +73,15 @@ std::variant<Page, QueryResponse> ParsePage(const httplib::Request& request) {
         page.limit = value;
     }
     if (request.has_param("cursor")) {
-        page.cursor = DecodeCursor(request.get_param_value("cursor"));
+        page.cursor = DecodeCursor(tenant, request.get_param_value("cursor"));
         if (!page.cursor) return BadRequest("cursor", "is not a cursor returned by this API");
     }
     return page;
 }
 
-// Runs a keyset-paginated listing. `where` filters on the owner column ($1).
-QueryResponse ListPage(DbPool& pool, const std::string& table, const char* alias,
-                       const char* row_json, const std::string& owner_column,
+// Runs a keyset-paginated listing of the tenant's rows ($1) whose owner column is `owner` ($2).
+QueryResponse ListPage(DbPool& pool, const std::string& tenant, const std::string& table,
+                       const char* alias, const char* row_json, const std::string& owner_column,
                        const std::string& owner, const Page& page) {
     auto lease = pool.Acquire();
     try {
@@ -85,16 +89,17 @@ QueryResponse ListPage(DbPool& pool, const std::string& table, const char* alias
         const std::string sql =
             "SELECT " + std::string(row_json) + "::text, (extract(epoch from " + alias +
             ".event_time) * 1000000)::bigint, " + alias + ".id FROM " + table + " " + alias +
-            " WHERE " + alias + ".tenant_id = 'default' AND " + alias + "." + owner_column +
-            " = $1 AND ($2::bigint IS NULL OR (" + alias + ".event_time, " + alias +
-            ".id) < (to_timestamp($2::bigint / 1000000.0), $3::bigint)) ORDER BY " + alias +
-            ".event_time DESC, " + alias + ".id DESC LIMIT $4";
+            " WHERE " + alias + ".tenant_id = $1 AND " + alias + "." + owner_column +
+            " = $2 AND ($3::bigint IS NULL OR (" + alias + ".event_time, " + alias +
+            ".id) < (to_timestamp($3::bigint / 1000000.0), $4::bigint)) ORDER BY " + alias +
+            ".event_time DESC, " + alias + ".id DESC LIMIT $5";
         // A null `const char*` parameter is SQL NULL: the first page has no cursor.
         const std::string time_us = page.cursor ? std::to_string(page.cursor->time_us) : "";
         const std::string id = page.cursor ? std::to_string(page.cursor->id) : "";
         const char* time_param = page.cursor ? time_us.c_str() : nullptr;
         const char* id_param = page.cursor ? id.c_str() : nullptr;
-        const auto rows = txn.exec_params(sql, owner, time_param, id_param, page.limit + 1);
+        const auto rows =
+            txn.exec_params(sql, tenant, owner, time_param, id_param, page.limit + 1);
         std::string body = "{\"events\":[";
         const size_t shown = std::min<size_t>(rows.size(), static_cast<size_t>(page.limit));
         for (size_t i = 0; i < shown; ++i) {
@@ -104,7 +109,8 @@ QueryResponse ListPage(DbPool& pool, const std::string& table, const char* alias
         body += "],\"next_cursor\":";
         if (rows.size() > static_cast<size_t>(page.limit)) {
             const auto& last = rows[shown - 1];
-            body += std::string("\"") + EncodeCursor({last[1].as<int64_t>(), last[2].as<int64_t>()}) + "\"";
+            body += std::string("\"") +
+                    EncodeCursor(tenant, {last[1].as<int64_t>(), last[2].as<int64_t>()}) + "\"";
         } else {
             body += "null";
         }
@@ -116,12 +122,14 @@ QueryResponse ListPage(DbPool& pool, const std::string& table, const char* alias
     }
 }
 
-// Runs one query returning a single JSON text cell.
-std::optional<std::string> SingleJson(DbPool& pool, const std::string& sql, const std::string& arg) {
+// Runs one query, with the tenant as $1 and `arg` as $2, returning a single JSON text cell;
+// nullopt when it returns no row or NULL.
+std::optional<std::string> SingleJson(DbPool& pool, const std::string& sql,
+                                      const std::string& tenant, const std::string& arg) {
     auto lease = pool.Acquire();
     try {
         pqxx::read_transaction txn(*lease);
-        const auto rows = txn.exec_params(sql, arg);
+        const auto rows = txn.exec_params(sql, tenant, arg);
         if (rows.empty() || rows[0][0].is_null()) return std::nullopt;
         return std::string(rows[0][0].c_str());
     } catch (...) {
@@ -134,11 +142,15 @@ std::optional<std::string> SingleJson(DbPool& pool, const std::string& sql, cons
 
 const char* ChemicalRecordJson() { return kChemicalRecordJson; }
 
-std::string EncodeCursor(const Cursor& cursor) {
-    return std::to_string(cursor.time_us) + "." + std::to_string(cursor.id);
+std::string EncodeCursor(const std::string& tenant, const Cursor& cursor) {
+    return EncodeTenantCursor(tenant,
+                              std::to_string(cursor.time_us) + "." + std::to_string(cursor.id));
 }
 
-std::optional<Cursor> DecodeCursor(const std::string& text) {
+std::optional<Cursor> DecodeCursor(const std::string& tenant, const std::string& encoded) {
+    const auto payload = DecodeTenantCursor(tenant, encoded);
+    if (!payload) return std::nullopt;
+    const std::string& text = *payload;
     const auto dot = text.find('.');
     if (dot == std::string::npos) return std::nullopt;
     Cursor cursor;
@@ -152,13 +164,14 @@ std::optional<Cursor> DecodeCursor(const std::string& text) {
     return cursor;
 }
 
-QueryResponse QueryService::UserSummary(const std::string& user_id) {
+QueryResponse QueryService::UserSummary(const std::string& tenant, const std::string& user_id) {
+    // NULL (404) when the tenant has no event of the user.
     const std::string sql = std::string(R"sql(
 WITH mine AS (
-    SELECT * FROM user_analytics_events WHERE tenant_id = 'default' AND user_id = $1
+    SELECT * FROM user_analytics_events WHERE tenant_id = $1 AND user_id = $2
 )
-SELECT json_build_object(
-    'user_id', $1::text,
+SELECT CASE WHEN EXISTS (SELECT 1 FROM mine) THEN json_build_object(
+    'user_id', $2::text,
     'total_events', (SELECT count(*) FROM mine),
     'event_types', COALESCE((SELECT json_object_agg(event_type, n) FROM
         (SELECT event_type, count(*) AS n FROM mine GROUP BY event_type ORDER BY event_type) t),
@@ -170,17 +183,20 @@ SELECT json_build_object(
     'recent_events', COALESCE((SELECT json_agg(j) FROM (SELECT )sql") + kAnalyticsEventJson +
                             R"sql( AS j FROM mine e ORDER BY e.event_time DESC, e.id DESC LIMIT 10) r),
         '[]'::json)
-)::text)sql";
-    return {200, SingleJson(pool_, sql, user_id).value_or("{}")};
+)::text END)sql";
+    auto json = SingleJson(pool_, sql, tenant, user_id);
+    if (!json) return NotFound("no events for user " + user_id);
+    return {200, *json};
 }
 
-QueryResponse QueryService::ResearcherSummary(const std::string& researcher) {
+QueryResponse QueryService::ResearcherSummary(const std::string& tenant,
+                                              const std::string& researcher) {
     const std::string sql = std::string(R"sql(
 WITH mine AS (
-    SELECT * FROM chemical_research_events WHERE tenant_id = 'default' AND researcher = $1
+    SELECT * FROM chemical_research_events WHERE tenant_id = $1 AND researcher = $2
 )
-SELECT json_build_object(
-    'researcher', $1::text,
+SELECT CASE WHEN EXISTS (SELECT 1 FROM mine) THEN json_build_object(
+    'researcher', $2::text,
     'total_experiments', (SELECT count(*) FROM mine),
     'unique_molecules', (SELECT count(DISTINCT molecule_id) FROM mine),
     'molecules_list', COALESCE((SELECT json_agg(molecule_id ORDER BY molecule_id) FROM
@@ -188,31 +204,35 @@ SELECT json_build_object(
     'recent_experiments', COALESCE((SELECT json_agg(j) FROM (SELECT )sql") +
                             kChemicalRecordJson + R"sql( AS j FROM mine c
         ORDER BY c.event_time DESC, c.id DESC LIMIT 10) r), '[]'::json)
-)::text)sql";
-    return {200, SingleJson(pool_, sql, researcher).value_or("{}")};
+)::text END)sql";
+    auto json = SingleJson(pool_, sql, tenant, researcher);
+    if (!json) return NotFound("no experiments of researcher " + researcher);
+    return {200, *json};
 }
 
-QueryResponse QueryService::UserEvents(const std::string& user_id, const httplib::Request& request) {
-    auto page = ParsePage(request);
+QueryResponse QueryService::UserEvents(const std::string& tenant, const std::string& user_id,
+                                       const httplib::Request& request) {
+    auto page = ParsePage(tenant, request);
     if (auto* error = std::get_if<QueryResponse>(&page)) return *error;
-    return ListPage(pool_, "user_analytics_events", "e", kAnalyticsEventJson, "user_id", user_id,
-                    std::get<Page>(page));
+    return ListPage(pool_, tenant, "user_analytics_events", "e", kAnalyticsEventJson, "user_id",
+                    user_id, std::get<Page>(page));
 }
 
-QueryResponse QueryService::ResearcherEvents(const std::string& researcher,
+QueryResponse QueryService::ResearcherEvents(const std::string& tenant,
+                                             const std::string& researcher,
                                              const httplib::Request& request) {
-    auto page = ParsePage(request);
+    auto page = ParsePage(tenant, request);
     if (auto* error = std::get_if<QueryResponse>(&page)) return *error;
-    return ListPage(pool_, "chemical_research_events", "c", kChemicalRecordJson, "researcher",
-                    researcher, std::get<Page>(page));
+    return ListPage(pool_, tenant, "chemical_research_events", "c", kChemicalRecordJson,
+                    "researcher", researcher, std::get<Page>(page));
 }
 
-QueryResponse QueryService::Molecule(const std::string& molecule_id) {
+QueryResponse QueryService::Molecule(const std::string& tenant, const std::string& molecule_id) {
     const std::string sql = std::string("SELECT ") + kChemicalRecordJson +
                             R"sql(::text FROM chemical_research_events c
-WHERE c.tenant_id = 'default' AND c.molecule_id = $1
+WHERE c.tenant_id = $1 AND c.molecule_id = $2
 ORDER BY c.event_time DESC, c.id DESC LIMIT 1)sql";
-    auto json = SingleJson(pool_, sql, molecule_id);
+    auto json = SingleJson(pool_, sql, tenant, molecule_id);
     if (!json) return NotFound("no record for molecule " + molecule_id);
     return {200, *json};
 }
@@ -229,25 +249,30 @@ std::string QueryService::CheckDatabase() {
 }
 
 void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
-                         common::MetricsRegistry& metrics) {
+                         common::MetricsRegistry& metrics, common::auth::Authorize authorize) {
     const auto log = common::GetLogger("query");
-    // Wraps a handler: renders its QueryResponse, and turns database failures into a 503 that
-    // says so instead of a dropped connection. A pooled connection found broken (the server
-    // restarted or failed over since it was opened) means every idle one predates the same
-    // event: they are dropped and the read-only query is asked once more on a fresh connection,
-    // so a restart does not cost clients one 503 per pooled connection.
+    // Wraps a handler: decides the caller first (its tenant is the only one the handler may
+    // read), renders the QueryResponse, and turns database failures into a 503 that says so
+    // instead of a dropped connection. A pooled connection found broken (the server restarted
+    // or failed over since it was opened) means every idle one predates the same event: they
+    // are dropped and the read-only query is asked once more on a fresh connection, so a
+    // restart does not cost clients one 503 per pooled connection.
     DbPool& pool = service.Pool();
-    const auto handle = [log, &pool](auto&& produce) {
-        return [log, &pool, produce](const httplib::Request& request, httplib::Response& response) {
+    const auto handle = [log, &pool, authorize = std::move(authorize)](auto&& produce) {
+        return [log, &pool, authorize, produce](const httplib::Request& request,
+                                                httplib::Response& response) {
+            const auto principal = authorize(request, response, common::auth::Scope::kQuery);
+            if (!principal) return;  // authorize has written the answer
+            const std::string& tenant = principal->tenant_id;
             try {
                 QueryResponse result;
                 try {
-                    result = produce(request);
+                    result = produce(tenant, request);
                 } catch (const pqxx::broken_connection& e) {
                     log->warn("query {}: connection broken ({}); retrying on a fresh one",
                               request.path, e.what());
                     pool.DropIdle();
-                    result = produce(request);
+                    result = produce(tenant, request);
                 }
                 response.status = result.status;
                 response.set_content(result.body, "application/json");
@@ -259,26 +284,32 @@ void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
             }
         };
     };
+    using Request = httplib::Request;
     // httplib has already percent-decoded request.path, so captures are used as they are.
-    server.Get(R"(/api/v1/analytics/user/(.+))", handle([&service](const httplib::Request& r) {
-                   return service.UserSummary(r.matches[1]);
+    server.Get(R"(/api/v1/analytics/user/(.+))",
+               handle([&service](const std::string& tenant, const Request& r) {
+                   return service.UserSummary(tenant, r.matches[1]);
                }));
-    server.Get(R"(/api/v1/analytics/researcher/(.+))", handle([&service](const httplib::Request& r) {
-                   return service.ResearcherSummary(r.matches[1]);
+    server.Get(R"(/api/v1/analytics/researcher/(.+))",
+               handle([&service](const std::string& tenant, const Request& r) {
+                   return service.ResearcherSummary(tenant, r.matches[1]);
                }));
-    server.Get(R"(/api/v1/events/user/(.+))", handle([&service](const httplib::Request& r) {
-                   return service.UserEvents(r.matches[1], r);
+    server.Get(R"(/api/v1/events/user/(.+))",
+               handle([&service](const std::string& tenant, const Request& r) {
+                   return service.UserEvents(tenant, r.matches[1], r);
                }));
-    server.Get(R"(/api/v1/events/researcher/(.+))", handle([&service](const httplib::Request& r) {
-                   return service.ResearcherEvents(r.matches[1], r);
+    server.Get(R"(/api/v1/events/researcher/(.+))",
+               handle([&service](const std::string& tenant, const Request& r) {
+                   return service.ResearcherEvents(tenant, r.matches[1], r);
                }));
-    server.Get(R"(/api/v1/research/molecules/(.+))", handle([&service](const httplib::Request& r) {
-                   return service.Molecule(r.matches[1]);
+    server.Get(R"(/api/v1/research/molecules/(.+))",
+               handle([&service](const std::string& tenant, const Request& r) {
+                   return service.Molecule(tenant, r.matches[1]);
                }));
     // Analytics and research queries (analytics_queries.cpp, research_queries.cpp).
     const auto analytics = std::make_shared<AnalyticsQueries>(service.Pool());
     const auto research = std::make_shared<ResearchQueries>(service.Pool());
-    using Method = QueryResponse (AnalyticsQueries::*)(const ParamMap&);
+    using Method = QueryResponse (AnalyticsQueries::*)(const std::string&, const ParamMap&);
     for (const auto& [path, method] : std::initializer_list<std::pair<const char*, Method>>{
              {"/api/v1/analytics/event-trends", &AnalyticsQueries::EventTrends},
              {"/api/v1/analytics/event-types", &AnalyticsQueries::EventTypes},
@@ -288,15 +319,18 @@ void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
              {"/api/v1/analytics/funnel", &AnalyticsQueries::Funnel},
              {"/api/v1/analytics/retention", &AnalyticsQueries::Retention},
              {"/api/v1/analytics/sessions", &AnalyticsQueries::Sessions}}) {
-        server.Get(path, handle([analytics, method = method](const httplib::Request& r) {
-                       return ((*analytics).*method)(r.params);
+        server.Get(path, handle([analytics, method = method](const std::string& tenant,
+                                                             const Request& r) {
+                       return ((*analytics).*method)(tenant, r.params);
                    }));
     }
-    server.Get("/api/v1/research/molecules", handle([research](const httplib::Request& r) {
-                   return research->SearchMolecules(r.params);
+    server.Get("/api/v1/research/molecules",
+               handle([research](const std::string& tenant, const Request& r) {
+                   return research->SearchMolecules(tenant, r.params);
                }));
-    server.Get("/api/v1/research/summary", handle([research](const httplib::Request& r) {
-                   return research->Summary(r.params);
+    server.Get("/api/v1/research/summary",
+               handle([research](const std::string& tenant, const Request& r) {
+                   return research->Summary(tenant, r.params);
                }));
     (void)metrics;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/auth/principal.hpp"
 #include "common/metrics.hpp"
 #include "subscriber/query/db_pool.hpp"
 
@@ -17,25 +18,32 @@ struct QueryResponse {
 };
 
 // Keyset pagination position: the (event_time, id) of the last row of the previous page,
-// encoded for clients as an opaque string.
+// encoded for clients as an opaque base64url string bound to the tenant it was handed to
+// (EncodeTenantCursor in params.hpp): DecodeCursor refuses another tenant's cursor.
 struct Cursor {
     int64_t time_us = 0;
     int64_t id = 0;
 };
-std::string EncodeCursor(const Cursor& cursor);
-std::optional<Cursor> DecodeCursor(const std::string& text);
+std::string EncodeCursor(const std::string& tenant, const Cursor& cursor);
+std::optional<Cursor> DecodeCursor(const std::string& tenant, const std::string& text);
 
-// Answers the read endpoints from PostgreSQL. The JSON is produced by PostgreSQL itself
+// Answers the read endpoints from PostgreSQL, each confined to the rows of `tenant` (the
+// caller's, from its credential). The JSON is produced by PostgreSQL itself
 // (json_build_object), so rows are never parsed and re-serialized here. Thread-safe.
 class QueryService {
 public:
     explicit QueryService(DbPool& pool) : pool_(pool) {}
 
-    QueryResponse UserSummary(const std::string& user_id);
-    QueryResponse ResearcherSummary(const std::string& researcher);
-    QueryResponse UserEvents(const std::string& user_id, const httplib::Request& request);
-    QueryResponse ResearcherEvents(const std::string& researcher, const httplib::Request& request);
-    QueryResponse Molecule(const std::string& molecule_id);
+    // 404 when the tenant has no event of the user (or researcher): another tenant's user
+    // answers exactly like one that does not exist.
+    QueryResponse UserSummary(const std::string& tenant, const std::string& user_id);
+    QueryResponse ResearcherSummary(const std::string& tenant, const std::string& researcher);
+    // Lists: 200 with an empty list for an owner without events.
+    QueryResponse UserEvents(const std::string& tenant, const std::string& user_id,
+                             const httplib::Request& request);
+    QueryResponse ResearcherEvents(const std::string& tenant, const std::string& researcher,
+                                   const httplib::Request& request);
+    QueryResponse Molecule(const std::string& tenant, const std::string& molecule_id);
     // Empty when PostgreSQL answers, else the reason.
     std::string CheckDatabase();
     DbPool& Pool() { return pool_; }
@@ -48,8 +56,10 @@ private:
 // molecule and researcher endpoints return it.
 const char* ChemicalRecordJson();
 
-// Registers the query endpoints and the operational ones on `server`.
+// Registers the query endpoints on `server`. Every request is first decided by `authorize`
+// (scope `query`); when it refuses, its answer (401/403/429/503) is sent as written, else the
+// handler runs for the principal's tenant. `service` and `authorize` must outlive `server`.
 void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
-                         common::MetricsRegistry& metrics);
+                         common::MetricsRegistry& metrics, common::auth::Authorize authorize);
 
 }  // namespace tributary::subscriber::query

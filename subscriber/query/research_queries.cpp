@@ -29,7 +29,7 @@ std::string SubstringLikePattern(std::string_view text) {
     return pattern + "%";
 }
 
-QueryResponse ResearchQueries::SearchMolecules(const ParamMap& params) {
+QueryResponse ResearchQueries::SearchMolecules(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"mw_min", "mw_max", "logp_min", "logp_max", "tpsa_max",
                                      "hbd_max", "hba_max", "lipinski", "status", "researcher",
                                      "q", "limit", "cursor"})) {
@@ -40,6 +40,7 @@ QueryResponse ResearchQueries::SearchMolecules(const ParamMap& params) {
         args.push_back(std::move(value));
         return std::string("$") + std::to_string(args.size());
     };
+    const std::string tenant_param = arg(tenant);
     std::string where;
     for (const auto& [name, condition] :
          std::initializer_list<std::pair<const char*, const char*>>{{"mw_min", "c.mw >= "},
@@ -86,20 +87,21 @@ QueryResponse ResearchQueries::SearchMolecules(const ParamMap& params) {
         // The trigram index finds the molecules that ever had a matching name; the latest
         // record is then checked like every other filter.
         candidates = " AND molecule_id IN (SELECT molecule_id FROM chemical_research_events "
-                     "WHERE tenant_id = 'default' AND lower(molecule_name) LIKE lower(" + pattern + "))";
+                     "WHERE tenant_id = " + tenant_param + " AND lower(molecule_name) LIKE lower(" +
+                     pattern + "))";
     }
     int64_t limit = 50;
     if (auto e = ParseInt(params, "limit", 1, 1000, 50, limit)) return Bad(*e);
     std::string after;
     if (const auto cursor = Get(params, "cursor")) {
-        const auto key = DecodeKeyCursor(*cursor);
+        const auto key = DecodeKeyCursor(tenant, *cursor);
         if (!key) return Bad({"cursor", "is not a cursor returned for this query"});
         after = " AND molecule_id > " + arg(*key);
     }
     const std::string sql =
         "SELECT " + std::string(ChemicalRecordJson()) +
         "::text, c.molecule_id FROM (SELECT DISTINCT ON (molecule_id) * FROM "
-        "chemical_research_events WHERE tenant_id = 'default'" + after + candidates +
+        "chemical_research_events WHERE tenant_id = " + tenant_param + after + candidates +
         " ORDER BY molecule_id, event_time DESC, id DESC) c WHERE true" + where +
         " ORDER BY c.molecule_id LIMIT " + std::to_string(limit + 1);
     auto lease = pool_.Acquire();
@@ -119,17 +121,17 @@ QueryResponse ResearchQueries::SearchMolecules(const ParamMap& params) {
     }
     body += "],\"count\":" + std::to_string(shown) + ",\"next_cursor\":";
     body += rows.size() > shown
-                ? nlohmann::json(EncodeKeyCursor(rows[shown - 1][1].c_str())).dump()
+                ? nlohmann::json(EncodeKeyCursor(tenant, rows[shown - 1][1].c_str())).dump()
                 : std::string("null");
     return {200, body + "}"};
 }
 
-QueryResponse ResearchQueries::Summary(const ParamMap& params) {
+QueryResponse ResearchQueries::Summary(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"from", "to"})) return Bad(*e);
     std::optional<SystemTime> from;
     std::optional<SystemTime> to;
     if (auto e = ParseOptionalTimeRange(params, from, to)) return Bad(*e);
-    std::string where = " WHERE tenant_id = 'default'";
+    std::string where = " WHERE tenant_id = $1";
     if (from) where += " AND event_time >= " + SqlTime(*from);
     if (to) where += " AND event_time < " + SqlTime(*to);
     const std::string sql =
@@ -147,7 +149,7 @@ QueryResponse ResearchQueries::Summary(const ParamMap& params) {
     auto lease = pool_.Acquire();
     try {
         pqxx::read_transaction txn(*lease);
-        return {200, txn.exec(sql)[0][0].c_str()};
+        return {200, txn.exec_params(sql, tenant)[0][0].c_str()};
     } catch (...) {
         lease.Discard();
         throw;

@@ -54,7 +54,7 @@ return #ids
 
 }  // namespace
 
-RetryQueue::RetryQueue(RedisClient& client, std::string prefix)
+RetryQueue::RetryQueue(common::redis::RedisClient& client, std::string prefix)
     : due_key_(prefix + ":due"),
       leased_key_(prefix + ":leased"),
       task_prefix_(prefix + ":task:"),
@@ -67,7 +67,7 @@ bool RetryQueue::ScheduleIfAbsent(const std::string& id, const std::string& payl
 }
 
 std::vector<RetryQueue::Task> RetryQueue::Claim(int64_t now_ms, int max, int64_t lease_until_ms) {
-    const Reply reply = client_.Eval(kClaim, {due_key_, leased_key_},
+    const common::redis::Reply reply = client_.Eval(kClaim, {due_key_, leased_key_},
                                      {std::to_string(now_ms), std::to_string(max),
                                       std::to_string(lease_until_ms), task_prefix_});
     std::vector<Task> tasks;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "subscriber/redis/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
 
 #include <cstdint>
 #include <string>
@@ -23,7 +23,7 @@ public:
         std::string payload;
     };
 
-    RetryQueue(RedisClient& client, std::string prefix);
+    RetryQueue(common::redis::RedisClient& client, std::string prefix);
 
     // Adds the task, due at `due_ms`, unless it is already queued or leased (then nothing
     // changes). Returns true if added.
@@ -43,7 +43,7 @@ private:
     std::string due_key_;
     std::string leased_key_;
     std::string task_prefix_;
-    RedisClient& client_;
+    common::redis::RedisClient& client_;
 };
 
 }  // namespace tributary::subscriber::redis

@@ -2,6 +2,10 @@
 // Data is stored through PgEventStore, the subscriber's insert path, so the rollups are
 // maintained exactly as in production (including redelivered batches).
 #include "subscriber/pg/event_store.hpp"
+#include "subscriber/query/analytics_queries.hpp"
+#include "subscriber/query/db_pool.hpp"
+#include "subscriber/query/query_service.hpp"
+#include "subscriber/query/research_queries.hpp"
 #include "tests/integration/harness.hpp"
 
 #include <gtest/gtest.h>
@@ -32,9 +36,10 @@ struct Event {
     std::optional<std::string> session;
 };
 
-AnalyticsRow Row(const std::string& event_id, const Event& e) {
+AnalyticsRow Row(const std::string& event_id, const Event& e,
+                 const std::string& tenant = "default") {
     AnalyticsRow row;
-    row.tenant_id = "default";
+    row.tenant_id = tenant;
     row.event_id = event_id;
     row.user_id = e.user;
     row.event_type = e.type;
@@ -485,6 +490,356 @@ TEST_F(AnalyticsQueryTest, InvalidParametersAreRejectedNamingTheParameter) {
         EXPECT_EQ(body["error"]["details"][0]["field"], field) << path << ": " << result.body;
         EXPECT_TRUE(body["error"]["message"].is_string()) << path;
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tenants: the same kinds of rows under two tenants, asked of the query classes directly (the
+// route wiring in front of them only supplies the caller's tenant). Each tenant sees its own
+// counts only, from raw rows and rollups and again once the day segments of both are built.
+
+// Tenant "other": alice again (another user there), and zed. Its answers over kAll:
+// trends by day {1, 1, 2, 1}; types view 3 (2 users), buy 1, cart 1; funnel view,cart,buy
+// {2, 1, 0}; sessions: alice's s-x (1200 s), zed's two by inactivity.
+const std::vector<Event>& OtherTenantEvents() {
+    static const std::vector<Event> events = {
+        {"2025-12-31T23:45:00Z", "alice", "view", "/home", "mobile", "DE", "s-x"},
+        {"2026-01-01T00:05:00Z", "alice", "cart", "/shop", "mobile", "DE", "s-x"},
+        {"2026-01-02T12:00:00Z", "zed", "view", "/home", "desktop", "JP", std::nullopt},
+        {"2026-01-02T12:05:00Z", "zed", "view", "/home", "desktop", "JP", std::nullopt},
+        {"2026-01-03T00:30:00Z", "zed", "buy", "/checkout", "desktop", "JP", std::nullopt},
+    };
+    return events;
+}
+
+class TenantIsolationTest : public ::testing::Test {
+protected:
+    using ParamMap = subscriber::query::ParamMap;
+    using QueryResponse = subscriber::query::QueryResponse;
+
+    static void SetUpTestSuite() {
+        database_ = new TestDatabase();
+        port_ = FreePort();
+        // First a query API that never builds segments (it applies the migrations).
+        Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port_, 0});
+        env["ANALYTICS_SEGMENTS"] = "false";
+        query_ = StartQuery(env, port_).release();
+        subscriber::pg::PgEventStore store(database_->Url(), 3);
+        std::vector<AnalyticsRow> rows;
+        for (size_t i = 0; i < KnownEvents().size(); ++i) {
+            rows.push_back(Row("known-" + std::to_string(i), KnownEvents()[i], "default"));
+        }
+        // The same event ids under the other tenant are other events.
+        for (size_t i = 0; i < OtherTenantEvents().size(); ++i) {
+            rows.push_back(Row("known-" + std::to_string(i), OtherTenantEvents()[i], "other"));
+        }
+        EXPECT_EQ(store.Store(rows, {}).analytics_inserted, rows.size());
+
+        using subscriber::EnrichmentStatus;
+        std::vector<ChemicalRow> chemical = {
+            Chemical("c1", "m1", "Aspirin", "Dr. Smith", "2026-01-01T10:00:00Z",
+                     EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
+            Chemical("c2", "m2", "Cyclosporin A", "Dr. Jones", "2026-01-01T11:00:00Z",
+                     EnrichmentStatus::kFallback, 1202.6, 3.27, 278.8, 5, 12, 5, 23),
+            Chemical("c3", "m3", "Caffeine", "Dr. Smith", "2026-01-02T09:00:00Z",
+                     EnrichmentStatus::kPending, 194.19, -1.03, 58.44, 0, 6, 0, 6),
+            // The other tenant's records: molecule m1 again, and m9.
+            Chemical("c1", "m1", "Other aspirin", "Dr. Smith", "2026-01-01T12:00:00Z",
+                     EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
+            Chemical("c9", "m9", "Benzene", "Dr. Smith", "2026-01-02T12:00:00Z",
+                     EnrichmentStatus::kFailed, std::nullopt, std::nullopt, std::nullopt,
+                     std::nullopt, std::nullopt, std::nullopt, std::nullopt),
+        };
+        chemical[3].tenant_id = "other";
+        chemical[4].tenant_id = "other";
+        EXPECT_EQ(store.Store({}, chemical).chemical_inserted, chemical.size());
+
+        pool_ = new subscriber::query::DbPool(database_->Url(), 2, std::chrono::seconds(30));
+        service_ = new subscriber::query::QueryService(*pool_);
+        analytics_ = new subscriber::query::AnalyticsQueries(*pool_);
+        research_ = new subscriber::query::ResearchQueries(*pool_);
+    }
+    static void TearDownTestSuite() {
+        delete research_;
+        delete analytics_;
+        delete service_;
+        delete pool_;
+        delete query_;
+        delete database_;
+    }
+
+    // Compacts every past day of both tenants: 5 days of "default", 4 of "other".
+    static void BuildSegments() {
+        const int port = FreePort();
+        Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port, 0});
+        env["ANALYTICS_SEAL_AFTER_S"] = "0";
+        env["ANALYTICS_SEGMENT_SCAN_S"] = "1";
+        auto builder = StartQuery(env, port);
+        ASSERT_TRUE(WaitFor([] { return database_->Scalar(kCurrentSegments) == 9; }, 60s))
+            << "day segments were not built\n" << builder->LogTail();
+        EXPECT_EQ(database_->Scalar("SELECT count(*) FROM analytics_day_segments WHERE "
+                                    "tenant_id = 'other'"), 4);
+    }
+
+    static Json Ok(const QueryResponse& response) {
+        EXPECT_EQ(response.status, 200) << response.body;
+        return Json::parse(response.body);
+    }
+    static void ExpectNotFound(const QueryResponse& response) {
+        EXPECT_EQ(response.status, 404) << response.body;
+        EXPECT_EQ(Json::parse(response.body)["error"]["code"], "not_found") << response.body;
+    }
+    static void ExpectBadCursor(const QueryResponse& response) {
+        EXPECT_EQ(response.status, 400) << response.body;
+        const Json body = Json::parse(response.body);
+        EXPECT_EQ(body["error"]["code"], "invalid_parameter") << response.body;
+        EXPECT_EQ(body["error"]["details"][0]["field"], "cursor") << response.body;
+    }
+    static ParamMap All(ParamMap extra = {}) {
+        extra.emplace("from", "2025-12-31T00:00:00Z");
+        extra.emplace("to", "2026-01-04T00:00:00Z");
+        return extra;
+    }
+    static std::vector<int64_t> Counts(const Json& list, const char* field) {
+        std::vector<int64_t> out;
+        for (const auto& item : list) out.push_back(item[field].get<int64_t>());
+        return out;
+    }
+    static httplib::Request Page(const std::string& limit, const std::string& cursor = "") {
+        httplib::Request request;
+        request.params.emplace("limit", limit);
+        if (!cursor.empty()) request.params.emplace("cursor", cursor);
+        return request;
+    }
+
+    // Every analytics and research answer of each tenant: its own counts only.
+    static void ExpectEachTenantSeesItsOwnRows() {
+        auto& a = *analytics_;
+        using Ids = std::vector<std::string>;
+        const Json null;
+
+        Json d = Ok(a.EventTrends("default", All({{"interval", "day"}})));
+        Json o = Ok(a.EventTrends("other", All({{"interval", "day"}})));
+        EXPECT_EQ(Counts(d["buckets"], "count"), (std::vector<int64_t>{2, 5, 6, 6}));
+        EXPECT_EQ(d["total"], 19);
+        EXPECT_EQ(Counts(o["buckets"], "count"), (std::vector<int64_t>{1, 1, 2, 1}));
+        EXPECT_EQ(o["total"], 5);
+        // Minute-grain rollups and raw edges too.
+        o = Ok(a.EventTrends("other", {{"from", "2026-01-02T11:59:30Z"},
+                                       {"to", "2026-01-02T12:05:30Z"},
+                                       {"interval", "hour"}}));
+        EXPECT_EQ(o["total"], 2);
+        EXPECT_EQ(Ok(a.EventTrends("nobody", All({{"interval", "day"}})))["total"], 0);
+
+        d = Ok(a.EventTypes("default", All()));
+        o = Ok(a.EventTypes("other", All()));
+        EXPECT_EQ(d["event_types"],
+                  (Json{{{"event_type", "view"}, {"count", 8}, {"unique_users", 5}},
+                        {{"event_type", "cart"}, {"count", 6}, {"unique_users", 5}},
+                        {{"event_type", "buy"}, {"count", 5}, {"unique_users", 4}}}));
+        EXPECT_EQ(o["event_types"],
+                  (Json{{{"event_type", "view"}, {"count", 3}, {"unique_users", 2}},
+                        {{"event_type", "buy"}, {"count", 1}, {"unique_users", 1}},
+                        {{"event_type", "cart"}, {"count", 1}, {"unique_users", 1}}}));
+
+        d = Ok(a.Top("default", All({{"dimension", "page"}})));
+        o = Ok(a.Top("other", All({{"dimension", "page"}})));
+        EXPECT_EQ(d["items"], (Json{{{"value", "/home"}, {"count", 8}},
+                                    {{"value", "/shop"}, {"count", 6}},
+                                    {{"value", "/checkout"}, {"count", 5}}}));
+        EXPECT_EQ(o["items"], (Json{{{"value", "/home"}, {"count", 3}},
+                                    {{"value", "/checkout"}, {"count", 1}},
+                                    {{"value", "/shop"}, {"count", 1}}}));
+        o = Ok(a.Top("other", All({{"dimension", "event_type"}})));
+        EXPECT_EQ(o["items"][0], (Json{{"value", "view"}, {"count", 3}}));
+
+        d = Ok(a.UserDistribution("default", All({{"dimension", "device"}})));
+        o = Ok(a.UserDistribution("other", All({{"dimension", "device"}})));
+        EXPECT_EQ(d["total_users"], 5);
+        EXPECT_EQ(d["values"], (Json{{{"value", "mobile"}, {"users", 2}, {"events", 9}},
+                                     {{"value", "desktop"}, {"users", 1}, {"events", 4}},
+                                     {{"value", "tablet"}, {"users", 1}, {"events", 4}}}));
+        EXPECT_EQ(o["total_users"], 2);
+        EXPECT_EQ(o["values"], (Json{{{"value", "desktop"}, {"users", 1}, {"events", 3}},
+                                     {{"value", "mobile"}, {"users", 1}, {"events", 2}}}));
+        // Partial days at both ends (read from the day segments once they exist).
+        const ParamMap edges = {{"dimension", "country"},
+                                {"from", "2025-12-31T23:30:00Z"},
+                                {"to", "2026-01-03T01:00:00Z"}};
+        d = Ok(a.UserDistribution("default", edges));
+        o = Ok(a.UserDistribution("other", edges));
+        EXPECT_EQ(d["total_users"], 5);
+        EXPECT_EQ(d["values"], (Json{{{"value", "DE"}, {"users", 2}, {"events", 3}},
+                                     {{"value", "FR"}, {"users", 1}, {"events", 4}},
+                                     {{"value", "US"}, {"users", 1}, {"events", 4}}}));
+        EXPECT_EQ(o["total_users"], 2);
+        EXPECT_EQ(o["values"], (Json{{{"value", "DE"}, {"users", 1}, {"events", 2}},
+                                     {{"value", "JP"}, {"users", 1}, {"events", 3}}}));
+
+        d = Ok(a.ActiveUsers("default", All({{"interval", "day"}})));
+        o = Ok(a.ActiveUsers("other", All({{"interval", "day"}})));
+        EXPECT_EQ(Counts(d["buckets"], "users"), (std::vector<int64_t>{1, 2, 2, 2}));
+        EXPECT_EQ(Counts(o["buckets"], "users"), (std::vector<int64_t>{1, 1, 1, 1}));
+        o = Ok(a.ActiveUsers("other", All({{"interval", "week"}})));
+        EXPECT_EQ(Counts(o["buckets"], "users"), (std::vector<int64_t>{2}));
+
+        const ParamMap funnel = All({{"steps", "view,cart,buy"}, {"within", "1h"}});
+        EXPECT_EQ(Counts(Ok(a.Funnel("default", funnel))["steps"], "users"),
+                  (std::vector<int64_t>{5, 4, 3}));
+        EXPECT_EQ(Counts(Ok(a.Funnel("other", funnel))["steps"], "users"),
+                  (std::vector<int64_t>{2, 1, 0}));
+        EXPECT_EQ(Counts(Ok(a.Funnel("nobody", funnel))["steps"], "users"),
+                  (std::vector<int64_t>{0, 0, 0}));
+
+        d = Ok(a.Retention("default", All({{"cohort", "day"}, {"periods", "3"}})));
+        o = Ok(a.Retention("other", All({{"cohort", "day"}, {"periods", "3"}})));
+        ASSERT_EQ(d["cohorts"].size(), 4u) << d;
+        EXPECT_EQ(Counts(d["cohorts"], "users"), (std::vector<int64_t>{1, 1, 2, 1}));
+        EXPECT_EQ(d["cohorts"][0]["retained"], (Json{1, 1, 0, 1}));
+        EXPECT_EQ(d["cohorts"][2]["retained"], (Json{2, 0, null, null}));
+        ASSERT_EQ(o["cohorts"].size(), 4u) << o;
+        EXPECT_EQ(Counts(o["cohorts"], "users"), (std::vector<int64_t>{1, 0, 1, 0}));
+        EXPECT_EQ(o["cohorts"][0]["retained"], (Json{1, 1, 0, 0}));
+        EXPECT_EQ(o["cohorts"][2]["retained"], (Json{1, 1, null, null}));
+
+        d = Ok(a.Sessions("default", All()))["summary"];
+        o = Ok(a.Sessions("other", All()))["summary"];
+        EXPECT_EQ(d["sessions"], 7);
+        EXPECT_EQ(d["sessions_with_id"], 3);
+        EXPECT_EQ(d["events"], 19);
+        EXPECT_EQ(o["sessions"], 3);
+        EXPECT_EQ(o["sessions_with_id"], 1);
+        EXPECT_EQ(o["sessions_by_inactivity"], 2);
+        EXPECT_EQ(o["events"], 5);
+        EXPECT_DOUBLE_EQ(o["median_duration_seconds"].get<double>(), 300);
+
+        auto& r = *research_;
+        EXPECT_EQ(MoleculeIds(Ok(r.SearchMolecules("default", {}))), (Ids{"m1", "m2", "m3"}));
+        EXPECT_EQ(MoleculeIds(Ok(r.SearchMolecules("other", {}))), (Ids{"m1", "m9"}));
+        EXPECT_EQ(MoleculeIds(Ok(r.SearchMolecules("other", {{"q", "aspirin"}}))), (Ids{"m1"}));
+        EXPECT_EQ(MoleculeIds(Ok(r.SearchMolecules("other", {{"q", "caffeine"}}))), (Ids{}));
+        EXPECT_EQ(MoleculeIds(Ok(r.SearchMolecules("default", {{"q", "benzene"}}))), (Ids{}));
+        EXPECT_EQ(MoleculeIds(Ok(r.SearchMolecules("other", {{"lipinski", "true"}}))), (Ids{"m1"}));
+        EXPECT_EQ(Ok(r.SearchMolecules("other", {}))["molecules"][0]["name"], "Other aspirin");
+        EXPECT_EQ(Ok(r.SearchMolecules("default", {}))["molecules"][0]["name"], "Aspirin");
+        d = Ok(r.Summary("default", {}));
+        o = Ok(r.Summary("other", {}));
+        EXPECT_EQ(d["records"], 3);
+        EXPECT_EQ(d["researchers"], 2);
+        EXPECT_EQ(d["distinct_molecules"], 3);
+        EXPECT_EQ(o["records"], 2);
+        EXPECT_EQ(o["researchers"], 1);
+        EXPECT_EQ(o["distinct_molecules"], 2);
+        EXPECT_EQ(o["by_status"],
+                  (Json{{"pending", 0}, {"llm", 1}, {"fallback", 0}, {"failed", 1}}));
+    }
+
+    static TestDatabase* database_;
+    static int port_;
+    static Process* query_;
+    static subscriber::query::DbPool* pool_;
+    static subscriber::query::QueryService* service_;
+    static subscriber::query::AnalyticsQueries* analytics_;
+    static subscriber::query::ResearchQueries* research_;
+};
+
+TestDatabase* TenantIsolationTest::database_ = nullptr;
+int TenantIsolationTest::port_ = 0;
+Process* TenantIsolationTest::query_ = nullptr;
+subscriber::query::DbPool* TenantIsolationTest::pool_ = nullptr;
+subscriber::query::QueryService* TenantIsolationTest::service_ = nullptr;
+subscriber::query::AnalyticsQueries* TenantIsolationTest::analytics_ = nullptr;
+subscriber::query::ResearchQueries* TenantIsolationTest::research_ = nullptr;
+
+TEST_F(TenantIsolationTest, EachTenantSeesOnlyItsOwnCountsBeforeAndAfterDaySegments) {
+    ASSERT_EQ(database_->Scalar("SELECT count(*) FROM analytics_day_segments"), 0);
+    {
+        SCOPED_TRACE("raw rows and rollups");
+        ExpectEachTenantSeesItsOwnRows();
+    }
+    BuildSegments();
+    {
+        SCOPED_TRACE("with day segments");
+        ExpectEachTenantSeesItsOwnRows();
+    }
+}
+
+TEST_F(TenantIsolationTest, AnotherTenantsObjectsAnswer404AndItsListsAreEmpty) {
+    auto& s = *service_;
+    EXPECT_EQ(Ok(s.UserSummary("default", "alice"))["total_events"], 4);
+    EXPECT_EQ(Ok(s.UserSummary("other", "alice"))["total_events"], 2);
+    EXPECT_EQ(Ok(s.UserSummary("other", "alice"))["event_types"], (Json{{"cart", 1}, {"view", 1}}));
+    ExpectNotFound(s.UserSummary("other", "bob"));
+    ExpectNotFound(s.UserSummary("default", "zed"));
+    // Exactly as if it did not exist: another tenant's user and a user of no tenant get the
+    // same answer (but for the name it quotes).
+    const QueryResponse hidden = s.UserSummary("default", "zed");
+    const QueryResponse absent = s.UserSummary("default", "zzz");
+    ExpectNotFound(absent);
+    std::string hidden_body = hidden.body;
+    for (size_t at = hidden_body.find("zed"); at != std::string::npos;
+         at = hidden_body.find("zed")) {
+        hidden_body.replace(at, 3, "zzz");
+    }
+    EXPECT_EQ(hidden.status, absent.status);
+    EXPECT_EQ(hidden_body, absent.body);
+
+    EXPECT_EQ(Ok(s.ResearcherSummary("default", "Dr. Smith"))["total_experiments"], 2);
+    EXPECT_EQ(Ok(s.ResearcherSummary("other", "Dr. Smith"))["molecules_list"], (Json{"m1", "m9"}));
+    ExpectNotFound(s.ResearcherSummary("other", "Dr. Jones"));
+
+    EXPECT_EQ(Ok(s.Molecule("other", "m1"))["name"], "Other aspirin");
+    EXPECT_EQ(Ok(s.Molecule("default", "m1"))["name"], "Aspirin");
+    ExpectNotFound(s.Molecule("other", "m2"));
+    ExpectNotFound(s.Molecule("default", "m9"));
+
+    // Lists of nothing are 200 and empty.
+    Json list = Ok(s.UserEvents("other", "bob", Page("10")));
+    EXPECT_EQ(list["events"], Json::array());
+    EXPECT_EQ(list["count"], 0);
+    EXPECT_EQ(Ok(s.ResearcherEvents("other", "Dr. Jones", Page("10")))["count"], 0);
+    EXPECT_EQ(Ok(s.UserEvents("other", "alice", Page("10")))["count"], 2);
+    EXPECT_EQ(Ok(s.UserEvents("default", "alice", Page("10")))["count"], 4);
+    EXPECT_EQ(Ok(s.ResearcherEvents("other", "Dr. Smith", Page("10")))["count"], 2);
+}
+
+TEST_F(TenantIsolationTest, ACursorHandedToOneTenantIsRefusedForAnother) {
+    auto& s = *service_;
+    // Keyset cursor of an event list.
+    const Json first = Ok(s.UserEvents("default", "alice", Page("1")));
+    ASSERT_TRUE(first["next_cursor"].is_string()) << first;
+    const std::string keyset = first["next_cursor"];
+    EXPECT_EQ(Ok(s.UserEvents("default", "alice", Page("1", keyset)))["count"], 1);
+    ExpectBadCursor(s.UserEvents("other", "alice", Page("1", keyset)));
+
+    auto& a = *analytics_;
+    // Time cursor.
+    const Json trends = Ok(a.EventTrends("default", All({{"interval", "day"}, {"limit", "3"}})));
+    ASSERT_TRUE(trends["next_cursor"].is_string()) << trends;
+    const std::string time = trends["next_cursor"];
+    EXPECT_EQ(Ok(a.EventTrends("default", All({{"interval", "day"}, {"limit", "3"},
+                                               {"cursor", time}})))["total"], 6);
+    ExpectBadCursor(a.EventTrends("other", All({{"interval", "day"}, {"limit", "3"},
+                                                {"cursor", time}})));
+    ExpectBadCursor(a.Retention("other", All({{"limit", "3"}, {"cursor", time}})));
+
+    // Rank cursor.
+    const Json types = Ok(a.EventTypes("default", All({{"limit", "1"}})));
+    ASSERT_TRUE(types["next_cursor"].is_string()) << types;
+    const std::string rank = types["next_cursor"];
+    EXPECT_EQ(Ok(a.EventTypes("default", All({{"limit", "1"}, {"cursor", rank}})))
+                  ["event_types"][0]["event_type"], "cart");
+    ExpectBadCursor(a.EventTypes("other", All({{"limit", "1"}, {"cursor", rank}})));
+    ExpectBadCursor(a.Top("other", All({{"dimension", "page"}, {"cursor", rank}})));
+    ExpectBadCursor(a.UserDistribution("other", All({{"dimension", "device"}, {"cursor", rank}})));
+
+    // Key cursor.
+    auto& r = *research_;
+    const Json molecules = Ok(r.SearchMolecules("other", {{"limit", "1"}}));
+    ASSERT_TRUE(molecules["next_cursor"].is_string()) << molecules;
+    const std::string key = molecules["next_cursor"];
+    EXPECT_EQ(MoleculeIds(Ok(r.SearchMolecules("other", {{"limit", "1"}, {"cursor", key}}))),
+              (std::vector<std::string>{"m9"}));
+    ExpectBadCursor(r.SearchMolecules("default", {{"limit", "1"}, {"cursor", key}}));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -250,6 +250,9 @@ Env ServiceEnv(const std::string& kafka, const std::string& database_url,
             {"QUERY_HOST", "127.0.0.1"},
             {"SUBSCRIBER_HOST", "127.0.0.1"},
             {"SUBSCRIBER_WORKERS", "2"},
+            // Tests of the pipeline send without keys, as the original platform's clients do;
+            // tenancy_itest removes this to test keys, scopes and limits.
+            {"TRIBUTARY_ANONYMOUS_TENANT", "default"},
             {"LOG_LEVEL", "info"}};
 }
 
@@ -298,6 +301,29 @@ HttpResult HttpPost(int port, const std::string& path, const std::string& body,
     client.set_connection_timeout(5, 0);
     HttpResult result;
     if (auto response = client.Post(path.c_str(), body, content_type.c_str())) {
+        result.status = response->status;
+        result.body = response->body;
+        for (const auto& [key, value] : response->headers) result.headers[key] = value;
+    }
+    return result;
+}
+
+HttpResult HttpRequest(int port, const std::string& method, const std::string& path,
+                       const httplib::Headers& headers, const std::string& body,
+                       const std::string& content_type) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30, 0);
+    client.set_connection_timeout(5, 0);
+    httplib::Request request;
+    request.method = method;
+    request.path = path;
+    request.headers = headers;
+    if (!body.empty() || method == "POST") {
+        request.body = body;
+        request.set_header("Content-Type", content_type);
+    }
+    HttpResult result;
+    if (auto response = client.send(request)) {
         result.status = response->status;
         result.body = response->body;
         for (const auto& [key, value] : response->headers) result.headers[key] = value;

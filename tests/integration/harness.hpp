@@ -138,6 +138,11 @@ HttpResult HttpPost(int port, const std::string& path, const std::string& body,
                     const std::string& content_type = "application/json",
                     std::chrono::seconds timeout = 60s);
 HttpResult HttpGet(int port, const std::string& path);
+// Any method, with request headers (e.g. Authorization); `body` is sent with `content_type`
+// when not empty (and always for POST).
+HttpResult HttpRequest(int port, const std::string& method, const std::string& path,
+                       const httplib::Headers& headers, const std::string& body = "",
+                       const std::string& content_type = "application/json");
 
 // Sum of the high watermarks of all partitions of `topic` (messages ever written).
 int64_t TopicEndOffsets(const std::string& bootstrap, const std::string& topic);

@@ -53,7 +53,7 @@ class IngestServiceTest : public ::testing::Test {
 protected:
     IngestResponse Post(EventKind kind, const json& body,
                         std::string_view content_type = "application/json") {
-        return service_.Ingest(kind, content_type, body.dump());
+        return service_.Ingest(kind, content_type, body.dump(), caller_);
     }
 
     static json Analytics(const std::string& user_id = "user-1") {
@@ -75,7 +75,45 @@ protected:
     FakeEventSink sink_;
     common::MetricsRegistry metrics_;
     IngestService service_{sink_, common::ValidationLimits{}, metrics_};
+    IngestCaller caller_{"acme", {}};
 };
+
+// --- Tenant and admission ----------------------------------------------------------------------
+
+TEST_F(IngestServiceTest, WritesTheCallersTenantIntoTheEnvelopeWhateverTheBodyClaims) {
+    json event = Analytics();
+    event["tenant_id"] = "someone-else";
+    ASSERT_EQ(Post(EventKind::kAnalytics, event).status, 202);
+    const common::Envelope envelope = DecodeSent(0);
+    EXPECT_EQ(envelope.tenant_id, "acme");
+    // The claim stays in the payload as an unknown field; it decides nothing.
+    EXPECT_EQ(envelope.payload.value("tenant_id", ""), "someone-else");
+}
+
+TEST_F(IngestServiceTest, AsksAdmissionWithTheNumberOfEventsOfAValidRequest) {
+    std::vector<size_t> asked;
+    caller_.admit = [&](size_t events) {
+        asked.push_back(events);
+        return Admission{};
+    };
+    ASSERT_EQ(Post(EventKind::kAnalytics, {{"events", {Analytics("a"), Analytics("b"), Analytics("c")}}}).status, 202);
+    json invalid = Analytics();
+    invalid.erase("user_id");
+    EXPECT_EQ(Post(EventKind::kAnalytics, invalid).status, 400);  // not asked: nothing to admit
+    EXPECT_EQ(asked, std::vector<size_t>{3});
+}
+
+TEST_F(IngestServiceTest, RefusedAdmissionIs429WithRetryAfterAndPublishesNothing) {
+    caller_.admit = [](size_t) { return Admission{false, 3, "over the limit"}; };
+    const IngestResponse response =
+        Post(EventKind::kAnalytics, {{"events", {Analytics("a"), Analytics("b")}}});
+    EXPECT_EQ(response.status, 429);
+    EXPECT_EQ(response.retry_after_seconds, 3);
+    EXPECT_EQ(response.body["error"]["code"], "rate_limited");
+    EXPECT_EQ(response.body["error"]["message"], "over the limit");
+    EXPECT_EQ(sink_.publish_calls, 0);
+    EXPECT_TRUE(sink_.sent.empty());
+}
 
 // --- Content type -----------------------------------------------------------------------------
 
@@ -125,7 +163,7 @@ TEST(IsJsonContentType, AcceptsJsonAndStructuredSyntaxSuffixesOnly) {
 
 TEST_F(IngestServiceTest, AnswersInvalidJsonWith400NamingTheByte) {
     const std::string body = R"({"user_id": "u", "event_type": })";  // '}' is byte 31
-    const IngestResponse response = service_.Ingest(EventKind::kAnalytics, "application/json", body);
+    const IngestResponse response = service_.Ingest(EventKind::kAnalytics, "application/json", body, caller_);
     EXPECT_EQ(response.status, 400);
     EXPECT_EQ(response.body["error"]["code"], "invalid_json");
     ASSERT_THAT(response.body["error"]["details"], SizeIs(1));
@@ -138,7 +176,7 @@ TEST_F(IngestServiceTest, AnswersInvalidJsonWith400NamingTheByte) {
 }
 
 TEST_F(IngestServiceTest, AnswersAnEmptyBodyWith400InvalidJson) {
-    const IngestResponse response = service_.Ingest(EventKind::kChemical, "application/json", "");
+    const IngestResponse response = service_.Ingest(EventKind::kChemical, "application/json", "", caller_);
     EXPECT_EQ(response.status, 400);
     EXPECT_EQ(response.body["error"]["code"], "invalid_json");
     EXPECT_EQ(sink_.publish_calls, 0);
@@ -146,7 +184,7 @@ TEST_F(IngestServiceTest, AnswersAnEmptyBodyWith400InvalidJson) {
 
 TEST_F(IngestServiceTest, AnswersInvalidUtf8With400InvalidJson) {
     const std::string body = "{\"user_id\": \"\xff\xfe\", \"event_type\": \"x\"}";
-    const IngestResponse response = service_.Ingest(EventKind::kAnalytics, "application/json", body);
+    const IngestResponse response = service_.Ingest(EventKind::kAnalytics, "application/json", body, caller_);
     EXPECT_EQ(response.status, 400);
     EXPECT_EQ(response.body["error"]["code"], "invalid_json");
     EXPECT_EQ(sink_.publish_calls, 0);
@@ -359,7 +397,7 @@ TEST(IngestServiceDeathTest, SurvivesADeeplyNestedBody) {
             common::MetricsRegistry metrics;
             IngestService service(sink, common::ValidationLimits{}, metrics);
             const IngestResponse response =
-                service.Ingest(EventKind::kAnalytics, "application/json", body);
+                service.Ingest(EventKind::kAnalytics, "application/json", body, {"t", {}});
             std::exit(response.status == 202 || response.status == 400 ? 0 : 1);
         },
         ::testing::ExitedWithCode(0), "");

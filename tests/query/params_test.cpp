@@ -124,18 +124,18 @@ TEST(SplitRange, CoversTheRangeExactlyWithAlignedRollupPieces) {
 
 TEST(Cursors, RoundTripAndRejectForgeries) {
     const SystemTime t = T("2026-01-01T01:00:00Z");
-    EXPECT_EQ(DecodeTimeCursor(EncodeTimeCursor(t)), t);
+    EXPECT_EQ(DecodeTimeCursor("default", EncodeTimeCursor("default", t)), t);
     const RankCursor rank{42, "a:b/c \xc3\xa9"};
-    const auto decoded = DecodeRankCursor(EncodeRankCursor(rank));
+    const auto decoded = DecodeRankCursor("default", EncodeRankCursor("default", rank));
     ASSERT_TRUE(decoded);
     EXPECT_EQ(decoded->count, 42);
     EXPECT_EQ(decoded->value, rank.value);
-    EXPECT_EQ(DecodeKeyCursor(EncodeKeyCursor("m-1")), "m-1");
-    EXPECT_FALSE(DecodeTimeCursor(EncodeRankCursor(rank)));
-    EXPECT_FALSE(DecodeRankCursor(EncodeTimeCursor(t)));
+    EXPECT_EQ(DecodeKeyCursor("default", EncodeKeyCursor("default", "m-1")), "m-1");
+    EXPECT_FALSE(DecodeTimeCursor("default", EncodeRankCursor("default", rank)));
+    EXPECT_FALSE(DecodeRankCursor("default", EncodeTimeCursor("default", t)));
     for (const char* bad : {"", "%%", "abc", "dDo", "dDoxMjM0YQ"}) {
-        EXPECT_FALSE(DecodeTimeCursor(bad)) << bad;
-        EXPECT_FALSE(DecodeRankCursor(bad)) << bad;
+        EXPECT_FALSE(DecodeTimeCursor("default", bad)) << bad;
+        EXPECT_FALSE(DecodeRankCursor("default", bad)) << bad;
     }
     for (const std::string& bytes : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff", 2)}) {
         EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(bytes)), bytes);

@@ -11,9 +11,9 @@ namespace {
 class CursorRoundTrip : public ::testing::TestWithParam<Cursor> {};
 
 TEST_P(CursorRoundTrip, DecodesToTheSamePosition) {
-    const std::string text = EncodeCursor(GetParam());
+    const std::string text = EncodeCursor("default", GetParam());
     EXPECT_FALSE(text.empty());
-    const auto decoded = DecodeCursor(text);
+    const auto decoded = DecodeCursor("default", text);
     ASSERT_TRUE(decoded.has_value()) << text;
     EXPECT_EQ(decoded->time_us, GetParam().time_us);
     EXPECT_EQ(decoded->id, GetParam().id);
@@ -26,13 +26,13 @@ INSTANTIATE_TEST_SUITE_P(
                       Cursor{std::numeric_limits<int64_t>::min(), 1}));
 
 TEST(Cursor, EncodesDifferentPositionsDifferently) {
-    EXPECT_NE(EncodeCursor({1, 23}), EncodeCursor({12, 3}));
-    EXPECT_NE(EncodeCursor({1, 2}), EncodeCursor({2, 1}));
+    EXPECT_NE(EncodeCursor("default", {1, 23}), EncodeCursor("default", {12, 3}));
+    EXPECT_NE(EncodeCursor("default", {1, 2}), EncodeCursor("default", {2, 1}));
 }
 
 class GarbageCursor : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(GarbageCursor, IsRejected) { EXPECT_FALSE(DecodeCursor(GetParam()).has_value()); }
+TEST_P(GarbageCursor, IsRejected) { EXPECT_FALSE(DecodeCursor("default", GetParam()).has_value()); }
 
 INSTANTIATE_TEST_SUITE_P(Cursor, GarbageCursor,
                          ::testing::Values("", ".", "abc", "123", "1.", ".1", "1.2.3", "1.-2",

@@ -1,11 +1,13 @@
-#include "subscriber/redis/redis_client.hpp"
+#include "common/redis/redis_client.hpp"
+
+#include <openssl/sha.h>
 
 #include <hiredis/hiredis.h>
 
 #include <charconv>
 #include <memory>
 
-namespace tributary::subscriber::redis {
+namespace tributary::common::redis {
 namespace {
 
 struct ReplyDeleter {
@@ -146,4 +148,29 @@ Reply RedisClient::Eval(const std::string& script, const std::vector<std::string
     return Command(command);
 }
 
-}  // namespace tributary::subscriber::redis
+Reply RedisClient::EvalCached(const std::string& script, const std::vector<std::string>& keys,
+                              const std::vector<std::string>& args) {
+    auto [it, inserted] = script_sha_.try_emplace(script);
+    if (inserted) {
+        unsigned char digest[SHA_DIGEST_LENGTH];
+        SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (const unsigned char byte : digest) {
+            it->second += kHex[byte >> 4];
+            it->second += kHex[byte & 15];
+        }
+    }
+    std::vector<std::string> command = {"EVALSHA", it->second, std::to_string(keys.size())};
+    command.insert(command.end(), keys.begin(), keys.end());
+    command.insert(command.end(), args.begin(), args.end());
+    try {
+        return Command(command);
+    } catch (const RedisError& e) {
+        // The server does not know the script yet (first use, or after a restart or SCRIPT
+        // FLUSH): EVAL runs and caches it.
+        if (std::string_view(e.what()).find("NOSCRIPT") == std::string_view::npos) throw;
+    }
+    return Eval(script, keys, args);
+}
+
+}  // namespace tributary::common::redis

@@ -5,11 +5,12 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct redisContext;
 
-namespace tributary::subscriber::redis {
+namespace tributary::common::redis {
 
 // A Redis failure. Connection problems and timeouts are retryable (the server may come back);
 // an error reply to a command (wrong type, script error) is not.
@@ -56,6 +57,10 @@ public:
     // Runs a Lua script (EVAL) with the given keys and arguments.
     Reply Eval(const std::string& script, const std::vector<std::string>& keys,
                const std::vector<std::string>& args);
+    // The same through EVALSHA (the script's SHA-1 instead of its text on every call), loading
+    // the script with EVAL when the server does not have it.
+    Reply EvalCached(const std::string& script, const std::vector<std::string>& keys,
+                     const std::vector<std::string>& args);
 
 private:
     void Connect();
@@ -64,6 +69,7 @@ private:
     RedisEndpoint endpoint_;
     std::chrono::milliseconds timeout_;
     redisContext* context_ = nullptr;
+    std::unordered_map<std::string, std::string> script_sha_;  // script text -> SHA-1 hex
 };
 
-}  // namespace tributary::subscriber::redis
+}  // namespace tributary::common::redis
