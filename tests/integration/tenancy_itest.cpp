@@ -253,7 +253,8 @@ TEST_F(TenancyTest, TwoTenantsWithTheSameIdsSeeOnlyTheirOwnRowsOnEveryEndpoint) 
         std::map<std::string, int64_t> counts;
         auto r = Query(key.secret, "/api/v1/analytics/event-types?" + range);
         EXPECT_EQ(r.status, 200) << r.body;
-        for (const auto& item : r.Json()["event_types"]) counts[item["event_type"]] = item["count"];
+        const auto json = r.Json();  // the loop must not range over a destroyed temporary
+        for (const auto& item : json["event_types"]) counts[item["event_type"]] = item["count"];
         return counts;
     };
     const auto alpha_types = types(alpha_query_), beta_types = types(beta_query_);
@@ -263,7 +264,9 @@ TEST_F(TenancyTest, TwoTenantsWithTheSameIdsSeeOnlyTheirOwnRowsOnEveryEndpoint) 
     EXPECT_EQ(beta_types.at("signup"), 2);
     auto top = Query(beta_query_.secret, "/api/v1/analytics/top?dimension=page&" + range);
     ASSERT_EQ(top.status, 200) << top.body;
-    for (const auto& item : top.Json()["items"]) EXPECT_EQ(item["value"], "/signup") << top.body;
+    const auto top_json = top.Json();
+    ASSERT_FALSE(top_json["items"].empty()) << top.body;
+    for (const auto& item : top_json["items"]) EXPECT_EQ(item["value"], "/signup") << top.body;
     auto trends = Query(beta_query_.secret, "/api/v1/analytics/event-trends?event_type=page_view&" + range);
     ASSERT_EQ(trends.status, 200) << trends.body;
     EXPECT_EQ(trends.Json()["total"], 0);
@@ -445,7 +448,9 @@ TEST_F(TenancyTest, AdminKeysManageTheirOwnTenantsKeysOverHttp) {
     // Listing shows only the own tenant's keys, by last four characters.
     const auto listed = HttpRequest(ports_.query, "GET", "/api/v1/admin/keys", Bearer(beta_admin.secret));
     ASSERT_EQ(listed.status, 200);
-    for (const auto& key : listed.Json()["keys"]) {
+    const auto listed_json = listed.Json();
+    ASSERT_FALSE(listed_json["keys"].empty());
+    for (const auto& key : listed_json["keys"]) {
         EXPECT_EQ(key["tenant"], beta_);
         EXPECT_NE(key["id"], new_id);
     }
@@ -464,7 +469,8 @@ TEST_F(TenancyTest, AdminKeysManageTheirOwnTenantsKeysOverHttp) {
     const auto audit = HttpRequest(ports_.query, "GET", "/api/v1/admin/audit", Bearer(alpha_admin.secret));
     ASSERT_EQ(audit.status, 200);
     bool saw_revoke = false;
-    for (const auto& entry : audit.Json()["entries"]) {
+    const auto audit_json = audit.Json();
+    for (const auto& entry : audit_json["entries"]) {
         EXPECT_EQ(entry["tenant"], alpha_);
         if (entry["action"] == "key.revoke" && entry["key_id"] == new_id) {
             saw_revoke = true;

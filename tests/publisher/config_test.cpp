@@ -14,8 +14,11 @@ using Vars = std::map<std::string, std::string>;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
+// Keys are checked in PostgreSQL: DATABASE_URL is the one variable without a default.
+const Vars kMinimal = {{"DATABASE_URL", "postgresql://db/tributary"}};
+
 TEST(LoadPublisherConfig, UsesTheContractDefaults) {
-    common::EnvReader env(Vars{});
+    common::EnvReader env(kMinimal);
     const PublisherConfig config = LoadPublisherConfig(env);
     EXPECT_EQ(config.port, 8000);
     EXPECT_EQ(config.host, "0.0.0.0");
@@ -23,10 +26,53 @@ TEST(LoadPublisherConfig, UsesTheContractDefaults) {
     EXPECT_TRUE(config.create_topics);
     EXPECT_EQ(config.kafka.bootstrap_servers, "127.0.0.1:9092");
     EXPECT_EQ(config.kafka.topic_partitions, 6);
+    EXPECT_EQ(config.redis_url, "redis://127.0.0.1:6379/0");
+    EXPECT_FALSE(config.gate.auth.anonymous_tenant.has_value());
+    EXPECT_EQ(config.gate.auth.cache_ttl, std::chrono::milliseconds(2000));
+    EXPECT_EQ(config.gate.rates.ingest_rate, 10000);
+}
+
+TEST(LoadPublisherConfig, NeedsDatabaseUrlUnlessAnAnonymousTenantIsSet) {
+    common::EnvReader without(Vars{});
+    try {
+        LoadPublisherConfig(without);
+        FAIL() << "expected ConfigError";
+    } catch (const common::ConfigError& error) {
+        EXPECT_THAT(error.what(), HasSubstr("DATABASE_URL"));
+        EXPECT_THAT(error.what(), HasSubstr("TRIBUTARY_ANONYMOUS_TENANT"));
+    }
+    common::EnvReader anonymous(Vars{{"TRIBUTARY_ANONYMOUS_TENANT", "default"}});
+    EXPECT_EQ(LoadPublisherConfig(anonymous).gate.auth.anonymous_tenant, "default");
+}
+
+TEST(LoadPublisherConfig, RefusesBadAuthAndRateLimitSettings) {
+    common::EnvReader env(Vars{{"DATABASE_URL", "postgresql://db/x"},
+                           {"TRIBUTARY_ANONYMOUS_TENANT", "Not A Tenant"},
+                           {"AUTH_CACHE_TTL_MS", "60000"},
+                           {"RATE_LIMIT_INGEST_DEFAULT", "-5"},
+                           {"REDIS_URL", "redis://:secret@host:notaport"}});
+    try {
+        LoadPublisherConfig(env);
+        FAIL() << "expected ConfigError";
+    } catch (const common::ConfigError& error) {
+        EXPECT_THAT(error.Problems(), SizeIs(4));
+        const std::string what = error.what();
+        for (const char* fragment : {"TRIBUTARY_ANONYMOUS_TENANT='Not A Tenant'", "AUTH_CACHE_TTL_MS",
+                                     "RATE_LIMIT_INGEST_DEFAULT", "REDIS_URL"}) {
+            EXPECT_THAT(what, HasSubstr(fragment));
+        }
+        EXPECT_THAT(what, ::testing::Not(HasSubstr("secret")));
+    }
 }
 
 TEST(LoadPublisherConfig, ReadsEveryDocumentedVariable) {
-    common::EnvReader env(Vars{{"PUBLISHER_HOST", "127.0.0.1"},
+    common::EnvReader env(Vars{{"DATABASE_URL", "postgresql://db/tributary"},
+                           {"REDIS_URL", "redis://cache:6380/2"},
+                           {"TRIBUTARY_ANONYMOUS_TENANT", "walk-in"},
+                           {"AUTH_CACHE_TTL_MS", "500"},
+                           {"RATE_LIMIT_INGEST_DEFAULT", "250"},
+                           {"RATE_LIMIT_INGEST_BURST", "5000"},
+                           {"PUBLISHER_HOST", "127.0.0.1"},
                            {"PUBLISHER_PORT", "18000"},
                            {"PUBLISHER_HTTP_THREADS", "8"},
                            {"PUBLISHER_MAX_BODY_BYTES", "65536"},
@@ -49,10 +95,17 @@ TEST(LoadPublisherConfig, ReadsEveryDocumentedVariable) {
     EXPECT_EQ(config.kafka.bootstrap_servers, "kafka:9092");
     EXPECT_EQ(config.log.level, spdlog::level::debug);
     EXPECT_EQ(config.log.format, common::LogFormat::kJson);
+    EXPECT_EQ(config.database_url, "postgresql://db/tributary");
+    EXPECT_EQ(config.redis_url, "redis://cache:6380/2");
+    EXPECT_EQ(config.gate.auth.anonymous_tenant, "walk-in");
+    EXPECT_EQ(config.gate.auth.cache_ttl, std::chrono::milliseconds(500));
+    EXPECT_EQ(config.gate.rates.ingest_rate, 250);
+    EXPECT_EQ(config.gate.rates.ingest_burst, 5000);
 }
 
 TEST(LoadPublisherConfig, ReportsEveryBadValueInOneError) {
-    common::EnvReader env(Vars{{"PUBLISHER_PORT", "70000"},
+    common::EnvReader env(Vars{{"DATABASE_URL", "postgresql://db/tributary"},
+                           {"PUBLISHER_PORT", "70000"},
                            {"PUBLISHER_MAX_BATCH", "lots"},
                            {"PUBLISHER_DELIVERY_TIMEOUT_MS", "10"},
                            {"KAFKA_CREATE_TOPICS", "sometimes"},
@@ -73,12 +126,12 @@ TEST(LoadPublisherConfig, ReportsEveryBadValueInOneError) {
 }
 
 TEST(LoadPublisherConfig, RejectsABodyLimitBelow1KiB) {
-    common::EnvReader env(Vars{{"PUBLISHER_MAX_BODY_BYTES", "1023"}});
+    common::EnvReader env(Vars{{"DATABASE_URL", "postgresql://db/x"}, {"PUBLISHER_MAX_BODY_BYTES", "1023"}});
     EXPECT_THROW(LoadPublisherConfig(env), common::ConfigError);
 }
 
 TEST(LoadPublisherConfig, RejectsZeroHttpThreads) {
-    common::EnvReader env(Vars{{"PUBLISHER_HTTP_THREADS", "0"}});
+    common::EnvReader env(Vars{{"DATABASE_URL", "postgresql://db/x"}, {"PUBLISHER_HTTP_THREADS", "0"}});
     EXPECT_THROW(LoadPublisherConfig(env), common::ConfigError);
 }
 
