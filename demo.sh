@@ -88,7 +88,7 @@ call() {
 
 section "Tributary demo"
 say "publisher: $PUBLISHER_URL   query API: $QUERY_URL   Kafka: $KAFKA_BOOTSTRAP_SERVERS"
-call GET "$PUBLISHER_URL/readyz"
+call --no-key GET "$PUBLISHER_URL/readyz"
 
 section "0. Who is calling: API keys"
 say "Every request belongs to one tenant, decided by its API key alone. ./start.sh created"

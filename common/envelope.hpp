@@ -27,6 +27,10 @@ struct Envelope {
 
 std::string EncodeEnvelope(const Envelope& envelope);
 
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or values past
+// U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
 struct DecodedEnvelope {
     std::optional<Envelope> envelope;
     std::string error;  // why the bytes are not a usable envelope (for the dead-letter reason)

@@ -27,7 +27,8 @@ void RegisterRoutes(httplib::Server& server, IngestService& service, common::aut
                 principal->tenant_id, [&](size_t events) {
                     const auto decision =
                         gate.Charge(*principal, Scope::kIngest, static_cast<double>(events), response);
-                    return Admission{decision.allowed, decision.retry_after_s,
+                    if (decision.allowed) return Admission{};
+                    return Admission{false, decision.retry_after_s,
                                      common::auth::HttpGate::RefusalMessage(decision, "events")};
                 }};
             Respond(response, service.Ingest(kind, request.get_header_value("Content-Type"),

@@ -11,7 +11,8 @@ namespace {
 // KEYS[1] bucket; ARGV rate, burst, cost. Returns {allowed, remaining, retry_after_ms,
 // reset_ms}. Redis' TIME is the clock, so every instance sees the same one. Since Redis 5
 // scripts replicate their effects, so reading TIME before writing is allowed.
-constexpr const char* kTokenBucketScript = R"lua(
+const redis::Script& TokenBucketScript() {
+    static const redis::Script script(R"lua(
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -35,7 +36,9 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 local retry_ms = 0
 if allowed == 0 then retry_ms = math.ceil((cost - tokens) / rate * 1000) end
 return {allowed, math.floor(tokens), retry_ms, math.ceil((burst - tokens) / rate * 1000)}
-)lua";
+)lua");
+    return script;
+}
 
 int64_t SteadyMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -103,7 +106,7 @@ std::optional<RateDecision> RateLimiter::ChargeShared(const std::string& bucket,
     auto client = AcquireClient();
     try {
         const auto reply =
-            client->EvalCached(kTokenBucketScript, {key_prefix_ + bucket},
+            client->EvalCached(TokenBucketScript(), {key_prefix_ + bucket},
                                {std::to_string(limit.rate), std::to_string(limit.burst),
                                 std::to_string(cost)});
         ReleaseClient(std::move(client));

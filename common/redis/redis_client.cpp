@@ -148,19 +148,19 @@ Reply RedisClient::Eval(const std::string& script, const std::vector<std::string
     return Command(command);
 }
 
-Reply RedisClient::EvalCached(const std::string& script, const std::vector<std::string>& keys,
-                              const std::vector<std::string>& args) {
-    auto [it, inserted] = script_sha_.try_emplace(script);
-    if (inserted) {
-        unsigned char digest[SHA_DIGEST_LENGTH];
-        SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
-        static constexpr char kHex[] = "0123456789abcdef";
-        for (const unsigned char byte : digest) {
-            it->second += kHex[byte >> 4];
-            it->second += kHex[byte & 15];
-        }
+Script::Script(std::string script_text) : text(std::move(script_text)) {
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const unsigned char byte : digest) {
+        sha1 += kHex[byte >> 4];
+        sha1 += kHex[byte & 15];
     }
-    std::vector<std::string> command = {"EVALSHA", it->second, std::to_string(keys.size())};
+}
+
+Reply RedisClient::EvalCached(const Script& script, const std::vector<std::string>& keys,
+                              const std::vector<std::string>& args) {
+    std::vector<std::string> command = {"EVALSHA", script.sha1, std::to_string(keys.size())};
     command.insert(command.end(), keys.begin(), keys.end());
     command.insert(command.end(), args.begin(), args.end());
     try {
@@ -170,7 +170,7 @@ Reply RedisClient::EvalCached(const std::string& script, const std::vector<std::
         // FLUSH): EVAL runs and caches it.
         if (std::string_view(e.what()).find("NOSCRIPT") == std::string_view::npos) throw;
     }
-    return Eval(script, keys, args);
+    return Eval(script.text, keys, args);
 }
 
 }  // namespace tributary::common::redis

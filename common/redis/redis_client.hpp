@@ -5,7 +5,6 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 struct redisContext;
@@ -44,6 +43,13 @@ struct Reply {
     bool IsNil() const { return type == Type::kNil; }
 };
 
+// A Lua script with its SHA-1 (what EVALSHA names it by), computed once.
+struct Script {
+    explicit Script(std::string script_text);
+    std::string text;
+    std::string sha1;  // lowercase hex
+};
+
 // One connection to Redis, opened lazily and re-opened after a failure. Not thread-safe: one
 // per thread. Every call blocks up to the timeout and throws RedisError.
 class RedisClient {
@@ -59,7 +65,7 @@ public:
                const std::vector<std::string>& args);
     // The same through EVALSHA (the script's SHA-1 instead of its text on every call), loading
     // the script with EVAL when the server does not have it.
-    Reply EvalCached(const std::string& script, const std::vector<std::string>& keys,
+    Reply EvalCached(const Script& script, const std::vector<std::string>& keys,
                      const std::vector<std::string>& args);
 
 private:
@@ -69,7 +75,6 @@ private:
     RedisEndpoint endpoint_;
     std::chrono::milliseconds timeout_;
     redisContext* context_ = nullptr;
-    std::unordered_map<std::string, std::string> script_sha_;  // script text -> SHA-1 hex
 };
 
 }  // namespace tributary::common::redis

@@ -1,6 +1,7 @@
 #include "subscriber/pg/key_repository.hpp"
 
 #include "common/auth/api_key.hpp"
+#include "common/envelope.hpp"
 #include "subscriber/pg/db_error.hpp"
 
 #include <pqxx/pqxx>
@@ -162,41 +163,13 @@ auto Guarded(const char* what, Operation&& operation) {
     }
 }
 
+// UTF-8 without control characters: what a person would type as a name.
 bool IsUtf8Text(std::string_view text) {
-    size_t i = 0;
-    while (i < text.size()) {
-        const auto byte = static_cast<unsigned char>(text[i]);
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
         if (byte < 0x20 || byte == 0x7f) return false;
-        size_t length = 1;
-        uint32_t code = byte;
-        if (byte >= 0x80) {
-            if ((byte & 0xe0) == 0xc0) {
-                length = 2;
-                code = byte & 0x1f;
-            } else if ((byte & 0xf0) == 0xe0) {
-                length = 3;
-                code = byte & 0x0f;
-            } else if ((byte & 0xf8) == 0xf0) {
-                length = 4;
-                code = byte & 0x07;
-            } else {
-                return false;
-            }
-            if (i + length > text.size()) return false;
-            for (size_t k = 1; k < length; ++k) {
-                const auto next = static_cast<unsigned char>(text[i + k]);
-                if ((next & 0xc0) != 0x80) return false;
-                code = (code << 6) | (next & 0x3f);
-            }
-            // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8.
-            static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-            if (code < kMinimum[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-                return false;
-            }
-        }
-        i += length;
     }
-    return true;
+    return common::IsValidUtf8(text);
 }
 
 bool IsPositiveNumber(const std::optional<double>& value) {
