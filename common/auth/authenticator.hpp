@@ -71,7 +71,7 @@ public:
     // touch_interval). Never throws.
     void FlushLastUsed();
 
-    const AuthSettings& Settings() const { return settings_; }
+    // Entries in the key cache (tests check it stays bounded).
     size_t CachedEntries();
 
 private:

@@ -4,7 +4,6 @@
 #include "common/http_util.hpp"
 
 #include <cmath>
-#include <regex>
 
 namespace tributary::common::auth {
 namespace {
@@ -112,8 +111,7 @@ GateConfig ReadGateConfig(EnvReader& env) {
     GateConfig config;
     const std::string anonymous = env.String("TRIBUTARY_ANONYMOUS_TENANT", "");
     if (!anonymous.empty()) {
-        static const std::regex kTenant("^[a-z0-9][a-z0-9_-]{0,62}$");
-        if (!std::regex_match(anonymous, kTenant)) {
+        if (!IsValidTenantId(anonymous)) {
             env.AddProblem("TRIBUTARY_ANONYMOUS_TENANT='" + anonymous +
                            "' is not a tenant id (lowercase letters, digits, '_' and '-', "
                            "1-63 characters, starting with a letter or digit)");

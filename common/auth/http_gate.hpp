@@ -41,9 +41,6 @@ public:
     RateDecision Charge(const Principal& principal, Scope scope, double cost,
                         httplib::Response& response);
 
-    // The limit that applies to the principal's bucket for `scope`.
-    RateLimit LimitFor(const Principal& principal, Scope scope) const;
-
     // Authorize, then charge one request: what request-counted routes (queries, admin) use.
     common::auth::Authorize RequestGate();
 
@@ -53,6 +50,9 @@ public:
     static std::string RefusalMessage(const RateDecision& decision, const std::string& what);
 
 private:
+    // The limit that applies to the principal's bucket for `scope`.
+    RateLimit LimitFor(const Principal& principal, Scope scope) const;
+
     Authenticator& authenticator_;
     RateLimiter& limiter_;
     RateDefaults defaults_;

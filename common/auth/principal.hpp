@@ -7,8 +7,21 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace tributary::common::auth {
+
+// True when `tenant_id` can name a tenant: 1 to 63 characters of [a-z0-9_-], the first a
+// letter or a digit (the CHECK constraint of the tenants table, migration 0005).
+inline bool IsValidTenantId(std::string_view tenant_id) {
+    if (tenant_id.empty() || tenant_id.size() > 63) return false;
+    for (size_t i = 0; i < tenant_id.size(); ++i) {
+        const char c = tenant_id[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '_' && c != '-'))) return false;
+    }
+    return true;
+}
 
 // Who a request acts for, decided from its credential only.
 struct Principal {

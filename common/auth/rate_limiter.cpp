@@ -139,14 +139,16 @@ RateDecision RateLimiter::ChargeLocal(const std::string& bucket, const RateLimit
                                       double cost) {
     const double now_s = static_cast<double>(SteadyMs()) / 1000.0;
     std::lock_guard lock(local_mutex_);
-    auto [it, inserted] = local_.try_emplace(bucket, Bucket{limit.burst, now_s});
+    auto [it, inserted] = local_.try_emplace(bucket, Bucket{limit.burst, now_s, limit});
     if (inserted && local_.size() > 100000) {
         // Bounded: forget buckets that have refilled completely (they hold no state).
         std::erase_if(local_, [&](const auto& item) {
-            return item.second.tokens + (now_s - item.second.updated_s) * limit.rate >= limit.burst;
+            const Bucket& b = item.second;
+            return b.tokens + (now_s - b.updated_s) * b.limit.rate >= b.limit.burst;
         });
-        it = local_.try_emplace(bucket, Bucket{limit.burst, now_s}).first;
+        it = local_.try_emplace(bucket, Bucket{limit.burst, now_s, limit}).first;
     }
+    it->second.limit = limit;
     RateDecision decision = TakeTokens(it->second.tokens, it->second.updated_s, now_s, limit, cost);
     decision.shared = false;
     fallback_decisions_.Inc();

@@ -76,6 +76,7 @@ private:
     struct Bucket {
         double tokens = 0;
         double updated_s = 0;
+        RateLimit limit;  // the last limit charged, to tell when the bucket is full again
     };
     std::mutex local_mutex_;
     std::unordered_map<std::string, Bucket> local_;

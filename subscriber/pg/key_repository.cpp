@@ -178,16 +178,6 @@ bool IsPositiveNumber(const std::optional<double>& value) {
 
 }  // namespace
 
-bool IsValidTenantId(std::string_view tenant_id) {
-    if (tenant_id.empty() || tenant_id.size() > 63) return false;
-    for (size_t i = 0; i < tenant_id.size(); ++i) {
-        const char c = tenant_id[i];
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '_' && c != '-'))) return false;
-    }
-    return true;
-}
-
 std::string WithConnectTimeout(const std::string& database_url, int seconds) {
     if (database_url.find("connect_timeout") != std::string::npos) return database_url;
     const std::string setting = "connect_timeout=" + std::to_string(seconds);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/auth/key_store.hpp"
+#include "common/auth/principal.hpp"
 #include "common/auth/scopes.hpp"
 #include "common/time_util.hpp"
 
@@ -26,9 +27,7 @@ inline constexpr std::chrono::seconds kMaxRotationGrace = std::chrono::hours(24 
 // The longest key name accepted (bytes).
 inline constexpr size_t kMaxKeyNameBytes = 200;
 
-// True when `tenant_id` can name a tenant: 1 to 63 characters of [a-z0-9_-], the first a
-// letter or a digit (the CHECK constraint of the tenants table).
-bool IsValidTenantId(std::string_view tenant_id);
+using common::auth::IsValidTenantId;  // the tenant-id rule, shared with the services
 
 // `database_url` with connect_timeout=<seconds> added when it names none, in either libpq
 // form (postgresql://...?... URI or "key=value ..." string), so that a PostgreSQL that is down
