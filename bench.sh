@@ -4,13 +4,25 @@
 # Usage:
 #   ./bench.sh [--quick] [--scenario NAME]... [--no-build] [--keep-logs]
 #
-#   --quick          short phases (smoke test of the whole suite, ~2 minutes)
-#   --scenario NAME  run only NAME (repeatable, or comma-separated); default: all, in order
+#   --quick          short phases (smoke test of the whole suite, ~3 minutes)
+#   --scenario NAME  run only NAME (repeatable, or comma-separated); default: all, in order.
+#                    batch needs the raw-producer ceiling of the same run: selecting batch
+#                    without raw-producer runs raw-producer first as well.
 #                    raw-producer  plain librdkafka producer, same envelopes and settings (ceiling)
 #                    raw-copy      PostgreSQL COPY of the same rows into a same-shaped table (ceiling)
 #                    single        single-event POST: max req/s (closed loop), then p50/p99 at
-#                                  50% and 90% of that max (open loop, latency from the schedule)
-#                    batch         POST of 100 events: events/s acknowledged by Kafka
+#                                  50% and 90% of that max (open loop, latency from the schedule);
+#                                  floors: the HTTP layer alone, the raw producer at the 50% rate
+#                    slow-clients  BENCH_SLOW_CONNECTIONS misbehaving connections held open by
+#                                  tributary-slow-clients (a third idle, a third trickling a
+#                                  request head, a third trickling a body; reopened whenever the
+#                                  server closes them) while single-event POSTs run open loop at
+#                                  BENCH_SLOW_RATE: their p50/p99 and errors, the publisher's RSS;
+#                                  then the same load without slow clients (baseline)
+#                    batch         POST of 100 events: events/s acknowledged by Kafka and
+#                                  publisher CPU per event; floor: the publisher's HTTP + Kafka
+#                                  path without JSON work (tributary-http-floor --kafka), its
+#                                  CPU per event measured the same way
 #                    subscriber    subscriber draining a backlog of analytics envelopes: rows/s
 #                    e2e           open-loop batch POSTs with the subscriber running, at E2E_RATE
 #                                  events/s, then at a rate the machine sustains: events/s landed
@@ -23,15 +35,22 @@
 # It installs what is missing (infra/install.sh), builds Release into build/bench, starts a
 # private Kafka, PostgreSQL and Redis (infra/up.sh in a scratch folder), starts the services
 # as child processes on free ports with fresh topics per scenario (KAFKA_TOPIC_PREFIX), prints
-# a table (ours vs ceiling, % of ceiling, target, met?) and writes
+# a table (ours, its bound measured in the same run — a ceiling or a floor —, ours/bound,
+# target, met?) and writes
 # bench/results/<timestamp>.json with the machine's description and every raw figure.
 # Everything it started is stopped on exit, whatever happens.
 #
 # Tunables (environment): BENCH_DURATION (s per phase, default 20; --quick 5),
-# BENCH_BROKER_WARMUP (s of unmeasured load before the single and batch scenarios, 40; --quick 5),
+# BENCH_BROKER_WARMUP (s of unmeasured load before the single and batch scenarios, 40; --quick 5;
+# before slow-clients too, at least 20 s there, or 5 s when an earlier scenario has warmed the
+# broker up),
 # E2E_DURATION (60; --quick 15), E2E_RATE (events/s offered end to end, 50000),
 # E2E_SUSTAINABLE_RATE (second e2e phase; default half the subscriber's drain rate, else 5000),
 # BENCH_EVENT_BYTES (250), BENCH_SINGLE_CONNECTIONS (256), BENCH_BATCH_CONNECTIONS (32),
+# BENCH_SLOW_CONNECTIONS (slow connections held open, 10000), BENCH_SLOW_RATE (single-event
+# req/s offered during the slow-clients scenario, 5000), BENCH_SLOW_LOAD_CONNECTIONS (its
+# keep-alive connections, 64), BENCH_SLOW_RAMP_S (s over which the slow connections are first
+# opened, spreading their deadlines; 0 = all at once, 5),
 # BENCH_DRAIN_MESSAGES (1000000; --quick 150000), RESEARCH_RECORDS (60000; --quick 10000),
 # BUILD_JOBS (2), SUBSCRIBER_WORKERS / SUBSCRIBER_BATCH_SIZE / KAFKA_LINGER_MS (service defaults).
 set -euo pipefail
@@ -40,7 +59,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
 set_log_tag bench
 cd "$TRIBUTARY_ROOT"
 
-ALL_SCENARIOS=(raw-producer raw-copy single batch subscriber e2e research)
+ALL_SCENARIOS=(raw-producer raw-copy single slow-clients batch subscriber e2e research)
 QUICK=0
 BUILD=1
 KEEP_LOGS=0
@@ -64,6 +83,11 @@ done
 for s in "${SCENARIOS[@]}"; do
     [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario '$s' (one of: ${ALL_SCENARIOS[*]})"
 done
+# The batch target is a share of the raw producer's rate measured in the same run.
+if [[ " ${SCENARIOS[*]} " == *" batch "* && " ${SCENARIOS[*]} " != *" raw-producer "* ]]; then
+    info "batch is judged against the raw-producer ceiling of the same run: running raw-producer first"
+    SCENARIOS=(raw-producer "${SCENARIOS[@]}")
+fi
 
 if ((QUICK)); then
     DURATION="${BENCH_DURATION:-5}"
@@ -86,6 +110,14 @@ SINGLE_CONNECTIONS="${BENCH_SINGLE_CONNECTIONS:-256}"
 # 16 connections x 100 events at ~8 ms per request would cap a closed loop at ~200k events/s
 # (Little's law) whatever the server did; at 32 the publisher is bound by its CPU instead.
 BATCH_CONNECTIONS="${BENCH_BATCH_CONNECTIONS:-32}"
+SLOW_CONNECTIONS="${BENCH_SLOW_CONNECTIONS:-10000}"
+SLOW_RATE="${BENCH_SLOW_RATE:-5000}"
+SLOW_LOAD_CONNECTIONS="${BENCH_SLOW_LOAD_CONNECTIONS:-64}"
+# The slow connections are first opened over this long, so that their deadlines are spread out
+# (each reopened connection starts its own clock, so they stay spread). Opened all at once, a
+# third of them expire at the same instant every idle timeout, and the burst of closes and
+# reconnects from a tool on the same two cores stalls the server for 100-250 ms (0 measures that).
+SLOW_RAMP_S="${BENCH_SLOW_RAMP_S:-5}"
 BUILD_DIR="$TRIBUTARY_ROOT/build/bench"
 BIN_PUBLISHER="$BUILD_DIR/publisher/tributary-publisher"
 BIN_SUBSCRIBER="$BUILD_DIR/subscriber/tributary-subscriber"
@@ -93,6 +125,7 @@ BIN_LOADGEN="$BUILD_DIR/bench/tributary-loadgen"
 BIN_RAW_PRODUCER="$BUILD_DIR/bench/tributary-raw-producer"
 BIN_RAW_COPY="$BUILD_DIR/bench/tributary-raw-copy"
 BIN_HTTP_FLOOR="$BUILD_DIR/bench/tributary-http-floor"
+BIN_SLOW_CLIENTS="$BUILD_DIR/bench/tributary-slow-clients"
 BIN_ADMIN="$BUILD_DIR/tools/admin/tributary-admin"
 
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -136,10 +169,10 @@ if ((BUILD)); then
         -DTRIBUTARY_BUILD_BENCH=ON >/dev/null
     cmake --build "$BUILD_DIR" -j "${BUILD_JOBS:-2}" --target tributary-publisher \
         tributary-subscriber tributary-loadgen tributary-raw-producer tributary-raw-copy \
-        tributary-http-floor tributary-admin
+        tributary-http-floor tributary-slow-clients tributary-admin
 fi
 for bin in "$BIN_PUBLISHER" "$BIN_SUBSCRIBER" "$BIN_LOADGEN" "$BIN_RAW_PRODUCER" "$BIN_RAW_COPY" \
-    "$BIN_HTTP_FLOOR" "$BIN_ADMIN"; do
+    "$BIN_HTTP_FLOOR" "$BIN_SLOW_CLIENTS" "$BIN_ADMIN"; do
     [[ -x "$bin" ]] || die "$bin is missing (run without --no-build)"
 done
 
@@ -184,7 +217,9 @@ EOF
 }
 machine_json "quick=$QUICK" "duration_s=$DURATION" "e2e_duration_s=$E2E_DURATION" \
     "e2e_rate=$E2E_RATE" "event_bytes=$EVENT_BYTES" "single_connections=$SINGLE_CONNECTIONS" \
-    "batch_connections=$BATCH_CONNECTIONS" "scenarios=${SCENARIOS[*]}" >"$PARTS/machine.json"
+    "batch_connections=$BATCH_CONNECTIONS" "slow_connections=$SLOW_CONNECTIONS" \
+    "slow_rate=$SLOW_RATE" "slow_load_connections=$SLOW_LOAD_CONNECTIONS" "slow_ramp_s=$SLOW_RAMP_S" \
+    "scenarios=${SCENARIOS[*]}" >"$PARTS/machine.json"
 
 info "starting private Kafka, PostgreSQL and Redis under $SCRATCH/infra"
 INFRA_STARTED=1
@@ -251,7 +286,9 @@ start_publisher() {
         PUBLISHER_ANONYMOUS=1
     fi
     port="$(free_port)"
-    # Every keep-alive connection holds a pool thread: the pool must exceed the connections.
+    # The event loop reads every connection; a request's handler holds a worker thread while it
+    # waits for Kafka's acknowledgement, so the pool must exceed the requests in flight (one
+    # per load connection).
     start_service publisher "$BIN_PUBLISHER" PUBLISHER_PORT="$port" PUBLISHER_HOST=127.0.0.1 \
         KAFKA_TOPIC_PREFIX="$prefix" PUBLISHER_HTTP_THREADS="$((connections + 16))" \
         DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" "${anonymous[@]}" \
@@ -299,7 +336,7 @@ rows_inserted() {
 component_pids() {
     local pg_main=''
     case "$1" in
-        publisher | subscriber) echo "${SERVICE_PID[$1]:-}" ;;
+        publisher | subscriber | http-floor | slow-clients) echo "${SERVICE_PID[$1]:-}" ;;
         kafka) cat "$SCRATCH/infra/kafka/kafka.pid" 2>/dev/null || true ;;
         redis) cat "$SCRATCH/infra/redis/redis.pid" 2>/dev/null || true ;;
         postgres)
@@ -314,7 +351,7 @@ cpu_snapshot() {
     local c pids
     {
         echo "time $EPOCHREALTIME"
-        for c in publisher subscriber kafka postgres redis; do
+        for c in publisher subscriber http-floor slow-clients kafka postgres redis; do
             pids="$(component_pids "$c" | tr '\n' ' ')"
             [[ -n "${pids// /}" ]] || continue
             # Fields after "pid (comm) ": utime and stime are the 12th and 13th; cutime and
@@ -341,6 +378,24 @@ if len(sys.argv) > 5:
     out[sys.argv[4]] = round(float(sys.argv[5]) / elapsed, 2)
 out["total"] = round(sum(out.values()), 2)
 print(json.dumps(out))
+EOF
+}
+
+# cpu_per_event BEFORE AFTER LOADGEN_JSON — JSON {component: µs of CPU per event acknowledged}:
+# each component's CPU between the two snapshots divided by the events the load generator run
+# between them had acknowledged (202 answers x events per request, warm-up included, as the
+# snapshots include it).
+cpu_per_event() {
+    python3 - "$CLK_TCK" "$@" <<'EOF'
+import json, sys
+tck = float(sys.argv[1])
+def read(path):
+    return {k: float(v) for k, v in (line.split() for line in open(path))}
+a, b = read(sys.argv[2]), read(sys.argv[3])
+out = json.load(open(sys.argv[4]))
+events = out["status"].get("202", 0) * out["batch"]
+print(json.dumps({k: round((b[k] - a.get(k, 0)) / tck / events * 1e6, 3) if events else None
+                  for k in b if k != "time"}))
 EOF
 }
 
@@ -394,13 +449,17 @@ loadgen() {
 }
 
 # warm_up LOADGEN_ARGS... — BROKER_WARMUP seconds of a scenario's load, not measured: the
-# broker's JIT compiles a request pattern's path only under that load.
+# broker's JIT compiles a request pattern's path only under that load. WARM_UP_S overrides
+# the length for one call.
 warm_up() {
-    info "warming up for ${BROKER_WARMUP}s (not measured)"
+    local seconds="${WARM_UP_S:-$BROKER_WARMUP}"
+    info "warming up for ${seconds}s (not measured)"
     # shellcheck disable=SC2046
-    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" $(auth_args) --duration "$BROKER_WARMUP" \
+    "$BIN_LOADGEN" --url "$PUBLISHER_URL" --event-bytes "$EVENT_BYTES" $(auth_args) --duration "$seconds" \
         --warmup 0 "$@" >/dev/null 2>>"$LOGS/loadgen.log"
+    BROKER_WARM=1
 }
+BROKER_WARM=0
 
 scenario_single() {
     local prefix="$RUN_ID-single."
@@ -446,35 +505,228 @@ scenario_single() {
         "$(cat "$SCRATCH/single-raw.json")" "$cpu" >"$PARTS/single.json"
 }
 
+# proc_memory PID — {"rss_kb", "hwm_kb"}: the process's resident set now and its peak
+# (VmRSS, VmHWM from /proc/PID/status).
+proc_memory() {
+    awk '$1 == "VmRSS:" { r = $2 } $1 == "VmHWM:" { h = $2 }
+         END { printf "{\"rss_kb\": %d, \"hwm_kb\": %d}\n", r, h }' "/proc/$1/status" 2>/dev/null ||
+        echo null
+}
+
+# http_metrics URL — the HTTP server's connection figures from its /metrics as JSON: open
+# connections, connections closed per deadline (idle, head, body, write), connections refused.
+http_metrics() {
+    { curl -fsS --max-time 5 "$1/metrics" 2>/dev/null || true; } | python3 -c '
+import json, re, sys
+out = {"open_connections": None, "timeouts": {}, "refused": 0}
+for line in sys.stdin:
+    m = re.match(r"(\w+)(\{[^}]*\})? ([0-9.eE+-]+)$", line.strip())
+    if not m:
+        continue
+    name, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
+    if name == "tributary_http_open_connections":
+        out["open_connections"] = int(value)
+    elif name == "tributary_http_timeouts_total":
+        phase = re.search(r"phase=\"(\w+)\"", labels)
+        if phase:
+            out["timeouts"][phase.group(1)] = int(value)
+    elif name == "tributary_http_connections_refused_total":
+        out["refused"] = int(value)
+print(json.dumps(out))'
+}
+
+# open_connections URL — the connections the HTTP server holds open now (0 if it does not answer).
+open_connections() {
+    { curl -fsS --max-time 2 "$1/metrics" 2>/dev/null || true; } |
+        awk '$1 ~ /^tributary_http_open_connections[{ ]/ || $1 == "tributary_http_open_connections" { n = $2 }
+             END { printf "%d\n", n + 0 }'
+}
+
+# sample_publisher PID FILE — in the background, "VmRSS_kB open_connections" of the publisher
+# every half second into FILE, until killed or the publisher ends; prints the sampler's pid.
+sample_publisher() {
+    local pid="$1"
+    (
+        while kill -0 "$pid" 2>/dev/null; do
+            echo "$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status" 2>/dev/null) $(open_connections "$PUBLISHER_URL")"
+            sleep 0.5
+        done
+    ) >"$2" 2>/dev/null </dev/null &
+    echo $!
+}
+
+# Normal single-event requests while BENCH_SLOW_CONNECTIONS misbehaving connections are held
+# open (tributary-slow-clients: a third idle, a third trickling a request head, a third
+# trickling a body, each reopened as soon as the server closes it past its deadline), then the
+# same load on the same publisher without them: the baseline of the same run.
+scenario_slow_clients() {
+    local prefix="$RUN_ID-slow." pid
+    local load=(--connections "$SLOW_LOAD_CONNECTIONS" --rate "$SLOW_RATE")
+    start_publisher "$prefix" "$SLOW_LOAD_CONNECTIONS"
+    pid="${SERVICE_PID[publisher]}"
+    # The same load unmeasured first (the publisher's connections to Kafka and Redis; the
+    # broker's JIT when no scenario before this one has warmed it up). The phase with slow
+    # connections runs before the baseline, so a broker still warming up would count against
+    # it: on a cold broker the warm-up lasts at least 20 s, --quick too.
+    if ((BROKER_WARM)); then
+        WARM_UP_S=$((BROKER_WARMUP < 5 ? BROKER_WARMUP : 5)) warm_up "${load[@]}" --prefix "${RUN_ID}lw"
+    else
+        WARM_UP_S=$((BROKER_WARMUP > 20 ? BROKER_WARMUP : 20)) warm_up "${load[@]}" --prefix "${RUN_ID}lw"
+    fi
+    local memory_before metrics_before
+    memory_before="$(proc_memory "$pid")"
+    metrics_before="$(http_metrics "$PUBLISHER_URL")"
+
+    info "slow-clients: opening $SLOW_CONNECTIONS slow connections over ${SLOW_RAMP_S}s"
+    rm -f "$SCRATCH/slow-ready"
+    # Stopped with SIGTERM once the load is done (it then prints its summary); the duration
+    # only bounds it should this script die in between. The body connections carry the bench
+    # key: the publisher checks keys from the head and answers a keyless one 401 at once.
+    # shellcheck disable=SC2046
+    "$BIN_SLOW_CLIENTS" --url "$PUBLISHER_URL" --connections "$SLOW_CONNECTIONS" $(auth_args) \
+        --ramp-s "$SLOW_RAMP_S" --duration "$((WARMUP + DURATION + 300))" --ready-file "$SCRATCH/slow-ready" \
+        >"$SCRATCH/slow-clients.json" 2>>"$LOGS/slow-clients.log" </dev/null &
+    SERVICE_PID[slow-clients]=$!
+    # Open for the tool once connected; open for the server once accepted (a connection can
+    # wait in the listen backlog): the load starts when the server holds 95% of them.
+    local deadline=$((SECONDS + 60 + $(printf "%.0f" "$SLOW_RAMP_S"))) open_now=0
+    while true; do
+        pid_alive "${SERVICE_PID[slow-clients]}" ||
+            die "tributary-slow-clients exited during start-up (see $LOGS/slow-clients.log)"
+        if [[ -s "$SCRATCH/slow-ready" ]]; then
+            open_now="$(open_connections "$PUBLISHER_URL")"
+            ((open_now * 100 >= SLOW_CONNECTIONS * 95)) && break
+        fi
+        if ((SECONDS >= deadline)); then
+            warn "slow-clients: the publisher holds $open_now of $SLOW_CONNECTIONS slow connections after a minute; measuring anyway"
+            break
+        fi
+        sleep 0.2
+    done
+    local memory_open metrics_open
+    metrics_open="$(http_metrics "$PUBLISHER_URL")"
+    memory_open="$(proc_memory "$pid")"
+    info "slow-clients: $SLOW_RATE req/s open loop, $SLOW_LOAD_CONNECTIONS connections, ${DURATION}s, slow connections open"
+    local sampler
+    sampler="$(sample_publisher "$pid" "$SCRATCH/slow-samples")"
+    cpu_snapshot "$SCRATCH/cpu0"
+    loadgen "${load[@]}" --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}ls"
+    cpu_snapshot "$SCRATCH/cpu1"
+    cp "$SCRATCH/out.json" "$SCRATCH/slow-load.json"
+    local cpu_slow memory_load metrics_load
+    cpu_slow="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")")"
+    memory_load="$(proc_memory "$pid")"
+    metrics_load="$(http_metrics "$PUBLISHER_URL")"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    local slow_pid="${SERVICE_PID[slow-clients]}"
+    pid_alive "$slow_pid" || warn "slow-clients: tributary-slow-clients ended before the load did"
+    stop_service slow-clients
+    wait "$slow_pid" 2>/dev/null || true
+
+    # The tool closed its connections on SIGTERM; the baseline starts once the server has
+    # seen them go (its own /metrics request is the one left).
+    deadline=$((SECONDS + 30))
+    while true; do
+        open_now="$(open_connections "$PUBLISHER_URL")"
+        ((open_now <= 2 || SECONDS >= deadline)) && break
+        sleep 0.5
+    done
+    local memory_after
+    memory_after="$(proc_memory "$pid")"
+    info "slow-clients: baseline, the same load without slow connections, ${DURATION}s"
+    # Sampled like the phase before, so that both phases carry the same extra requests.
+    sampler="$(sample_publisher "$pid" "$SCRATCH/base-samples")"
+    cpu_snapshot "$SCRATCH/cpu0"
+    loadgen "${load[@]}" --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}lb"
+    cpu_snapshot "$SCRATCH/cpu1"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    local cpu_base
+    cpu_base="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")")"
+    stop_service publisher
+    python3 - "$SCRATCH/slow-load.json" "$SCRATCH/out.json" "$SCRATCH/slow-clients.json" \
+        "$SCRATCH/slow-samples" "$SLOW_CONNECTIONS" "$SLOW_RATE" "$SLOW_LOAD_CONNECTIONS" \
+        "$memory_before" "$memory_open" "$memory_load" "$memory_after" \
+        "$metrics_before" "$metrics_open" "$metrics_load" "$cpu_slow" "$cpu_base" \
+        "$SCRATCH/base-samples" \
+        >"$PARTS/slow-clients.json" <<'EOF'
+import json, sys
+a = sys.argv
+def load(path):
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return json.loads(text) if text else None
+    except (OSError, ValueError):
+        return None
+def samples(path):
+    rss, held = [], []
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            rss.append(int(parts[0]))
+            held.append(int(parts[1]))
+    return rss, held
+rss, held = samples(a[4])
+base_rss, _ = samples(a[17])
+print(json.dumps({
+    "slow_connections": int(a[5]), "rate": float(a[6]), "load_connections": int(a[7]),
+    "with_slow": load(a[1]), "without_slow": load(a[2]), "slow_clients": load(a[3]),
+    "memory": {"before": json.loads(a[8]), "slow_open": json.loads(a[9]),
+               "end_of_load": json.loads(a[10]), "after_slow": json.loads(a[11]),
+               "rss_kb_max_sampled": max(rss) if rss else None, "rss_samples": len(rss),
+               "rss_kb_max_sampled_without_slow": max(base_rss) if base_rss else None},
+    # Connections the publisher held open during the load (its own gauge, every 0.5 s): the
+    # slow ones plus the load's.
+    "server_open_connections": {"mean": sum(held) / len(held), "min": min(held), "max": max(held),
+                                "samples": len(held)} if held else None,
+    "http": {"before": json.loads(a[12]), "slow_open": json.loads(a[13]),
+             "end_of_load": json.loads(a[14])},
+    "cpu_cores": json.loads(a[15]), "cpu_cores_without_slow": json.loads(a[16]),
+}))
+EOF
+}
+
 scenario_batch() {
     local prefix="$RUN_ID-batch."
     start_publisher "$prefix" "$BATCH_CONNECTIONS"
     warm_up --connections "$BATCH_CONNECTIONS" --batch 100 --prefix "${RUN_ID}bw"
     info "batch: closed loop, 100 events/request, $BATCH_CONNECTIONS connections, ${DURATION}s"
-    cpu_snapshot "$SCRATCH/cpu0"
-    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}b"
-    cpu_snapshot "$SCRATCH/cpu1"
-    local cpu
-    cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")")"
-    cp "$SCRATCH/out.json" "$SCRATCH/batch.json"
+    batch_phase "${RUN_ID}b" batch
     stop_service publisher
     # The same load without keys (TRIBUTARY_ANONYMOUS_TENANT): the difference is the cost of
     # the key check and the Redis bucket of every request.
     info "batch: the same load without authentication or rate limiting, ${DURATION}s"
     start_publisher "${prefix}anon." "$BATCH_CONNECTIONS" anonymous
-    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}ba"
-    cp "$SCRATCH/out.json" "$SCRATCH/batch-anonymous.json"
+    batch_phase "${RUN_ID}ba" batch-anonymous
     stop_service publisher
     # Ceiling of the publisher's own path: the same HTTP server and Kafka producer/sink writing
     # 100 fixed envelopes per request, with no JSON parsing, validation or envelope writing.
+    # Its CPU per event is measured exactly as the publisher's (same snapshots, same division).
     info "batch: the publisher's HTTP + Kafka path without JSON work, ${DURATION}s"
     start_http_floor "$BATCH_CONNECTIONS" --kafka "$KAFKA_BOOTSTRAP_SERVERS" \
         --topic-prefix "${prefix}floor." --events-per-request 100
-    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "${RUN_ID}bf"
+    batch_phase "${RUN_ID}bf" batch-floor
     stop_service http-floor
-    printf '{"result": %s, "without_auth": %s, "without_json": %s, "cpu_cores": %s}\n' \
+    printf '{"result": %s, "without_auth": %s, "without_json": %s, "cpu_cores": %s, "cpu_cores_without_auth": %s, "cpu_cores_without_json": %s, "cpu_us_per_event": %s, "cpu_us_per_event_without_auth": %s, "cpu_us_per_event_without_json": %s}\n' \
         "$(cat "$SCRATCH/batch.json")" "$(cat "$SCRATCH/batch-anonymous.json")" \
-        "$(cat "$SCRATCH/out.json")" "$cpu" >"$PARTS/batch.json"
+        "$(cat "$SCRATCH/batch-floor.json")" "$(cat "$SCRATCH/batch.cores")" \
+        "$(cat "$SCRATCH/batch-anonymous.cores")" "$(cat "$SCRATCH/batch-floor.cores")" \
+        "$(cat "$SCRATCH/batch.per-event")" "$(cat "$SCRATCH/batch-anonymous.per-event")" \
+        "$(cat "$SCRATCH/batch-floor.per-event")" >"$PARTS/batch.json"
+}
+
+# batch_phase PREFIX NAME — one closed-loop batch load against $PUBLISHER_URL with CPU snapshots
+# around it: $SCRATCH/NAME.json (the load generator's output), NAME.cores (cores per component)
+# and NAME.per-event (µs of CPU per acknowledged event, per component).
+batch_phase() {
+    cpu_snapshot "$SCRATCH/cpu0"
+    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "$1"
+    cpu_snapshot "$SCRATCH/cpu1"
+    cp "$SCRATCH/out.json" "$SCRATCH/$2.json"
+    cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")" >"$SCRATCH/$2.cores"
+    cpu_per_event "$SCRATCH/cpu0" "$SCRATCH/cpu1" "$SCRATCH/out.json" >"$SCRATCH/$2.per-event"
 }
 
 # drain TABLE EXPECTED TIMEOUT — samples the subscriber's insert counter every 0.5 s until
@@ -548,9 +800,11 @@ e2e_phase() {
     rate_requests="$(python3 -c "print($rate / 100)")"
     info "$name: $rate events/s offered (100/request, open loop) for ${E2E_DURATION}s"
     start_id="$(psql_q "SELECT coalesce(max(id), 0) FROM user_analytics_events")"
-    # The subscriber's insert counter, every second, while the load runs.
+    # The subscriber's insert counter, every second, while the load runs (the loop ends with the
+    # subscriber, should this script die before it is killed).
+    local subscriber_pid="${SERVICE_PID[subscriber]}"
     (
-        while true; do
+        while kill -0 "$subscriber_pid" 2>/dev/null; do
             echo "$EPOCHREALTIME $(rows_inserted user_analytics_events)"
             sleep 1
         done

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The one test command.
 #
-# Usage: ./test.sh [unit] [--no-asan]
+# Usage: ./test.sh [unit] [--no-asan] [--no-fuzz]
 #
 #   (default)   install what is missing; build build/ci (Release, -Werror, tests); start a
 #               private Kafka + PostgreSQL + Redis in a scratch folder; run every test
 #               (ctest); build build/asan (ASan+UBSan, RelWithDebInfo) and run the tests
-#               labelled `unit` there, plus those labelled `asan` (with the infra up).
-#   unit        only the tests labelled `unit` (build/ci, then build/asan); no infra.
-#   --no-asan   skip the sanitizer build.
+#               labelled `unit` there, plus those labelled `asan` (with the infra up); then
+#               build build/fuzz (clang, libFuzzer + ASan/UBSan) and run every fuzz target
+#               of tests/fuzz for FUZZ_SECONDS each (tests/fuzz/run.sh).
+#   unit        only the tests labelled `unit` (build/ci, then build/asan); no infra, no fuzzing.
+#   --no-asan   skip the sanitizer build (not the fuzz targets).
+#   --no-fuzz   skip the fuzz targets.
 #
 # Integration tests get the infra endpoints through the environment
 # (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, REDIS_URL) plus:
@@ -18,7 +21,8 @@
 #                        $TRIBUTARY_INFRA_DIR/kafka` to restart Kafka mid-test)
 #   TRIBUTARY_TEST_TMPDIR  scratch space removed after the run
 # Environment knobs: CTEST_PARALLEL_LEVEL (default 1), TEST_TIMEOUT (per test, default 900 s),
-# TEST_JOBS (build parallelism, default 2).
+# TEST_JOBS (build parallelism, default 2), FUZZ_SECONDS (per fuzz target, default 60; 0 skips
+# fuzzing).
 # Exit status: 0 when every step passed, 1 otherwise.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
@@ -28,16 +32,20 @@ cd "$TRIBUTARY_ROOT"
 
 mode=all
 asan=1
+fuzz=1
 for arg in "$@"; do
     case "$arg" in
         unit) mode=unit ;;
         --no-asan) asan=0 ;;
+        --no-fuzz) fuzz=0 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument: $arg (usage: ./test.sh [unit] [--no-asan])" ;;
+        *) die "unknown argument: $arg (usage: ./test.sh [unit] [--no-asan] [--no-fuzz])" ;;
     esac
 done
 
 JOBS="${TEST_JOBS:-2}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+[[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]] || die "FUZZ_SECONDS must be a whole number of seconds"
 TIMEOUT="${TEST_TIMEOUT:-900}"
 CI_DIR="$TRIBUTARY_ROOT/build/ci"
 ASAN_DIR="$TRIBUTARY_ROOT/build/asan"
@@ -88,6 +96,20 @@ print_summary() {
     echo "════ test summary ════"
     printf '%s\n' "${SUMMARY[@]}"
     if ((failed)); then echo "RESULT: FAILED"; else echo "RESULT: PASSED"; fi
+}
+
+# configure_and_build_tests DIR LABELS CMAKE_ARGS... — configures DIR, then builds only the
+# executables of the tests whose labels match the regex LABELS (each test is named after its
+# target; integration tests depend on the services they start). The sanitizer build needs
+# nothing else, and leaving out the rest saves a third of its time.
+configure_and_build_tests() {
+    local dir="$1" labels="$2"
+    shift 2
+    cmake -S . -B "$dir" -G Ninja -DTRIBUTARY_BUILD_TESTS=ON "$@" >/dev/null || return 1
+    local targets
+    mapfile -t targets < <(ctest --test-dir "$dir" -N -L "$labels" | sed -n 's/^ *Test *#[0-9]*: //p')
+    ((${#targets[@]} > 0)) || { echo "no tests labelled $labels in $dir" >&2; return 1; }
+    cmake --build "$dir" -j "$JOBS" --target "${targets[@]}"
 }
 
 configure_and_build() {
@@ -143,13 +165,20 @@ else
 fi
 
 if ((asan)); then
-    if step "build build/asan (ASan+UBSan)" configure_and_build "$ASAN_DIR" \
+    asan_labels=unit
+    [[ "$mode" == all ]] && asan_labels='unit|asan'
+    if step "build build/asan (ASan+UBSan)" configure_and_build_tests "$ASAN_DIR" "$asan_labels" \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIBUTARY_SANITIZE=ON -DTRIBUTARY_BUILD_BENCH=OFF; then
         step "ctest build/asan -L unit" run_ctest "$ASAN_DIR" -L unit --no-tests=error || true
         if [[ "$mode" == all ]] && has_tests "$ASAN_DIR" asan; then
             step "ctest build/asan -L asan" run_ctest "$ASAN_DIR" -L asan -LE unit || true
         fi
     fi
+fi
+
+# libFuzzer targets (tests/fuzz): a crash, a sanitizer report or a broken property fails.
+if [[ "$mode" == all ]] && ((fuzz && FUZZ_SECONDS > 0)); then
+    step "fuzz (${FUZZ_SECONDS} s each)" tests/fuzz/run.sh "$FUZZ_SECONDS" || true
 fi
 
 finish

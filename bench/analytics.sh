@@ -75,7 +75,7 @@ start_query() {
     local port
     port="$(free_port)"
     env DATABASE_URL="$database_url" QUERY_HOST=127.0.0.1 QUERY_PORT="$port" \
-        QUERY_STATEMENT_TIMEOUT_MS=300000 LOG_LEVEL=warn "$@" \
+        QUERY_TIMEOUT_MS=300000 LOG_LEVEL=warn "$@" \
         "$build/subscriber/tributary-query" >>"$dir/query.log" 2>&1 &
     query_pid=$!
     query_url="http://127.0.0.1:$port"

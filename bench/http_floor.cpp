@@ -1,8 +1,8 @@
 // tributary-http-floor: the HTTP layer alone, as a ceiling for the single-event scenario.
 //
-// The publisher's HTTP server set up exactly as the publisher sets it up (cpp-httplib,
-// common::ConfigureServer: same pool, keep-alive, timeouts, per-route metrics logger;
-// common::BindToPort, the operational routes), with one route on the publisher's path that
+// The publisher's HTTP server set up as the publisher sets it up (common::http::Server: same
+// event loop, worker pool, deadlines, per-route metrics; the operational routes), with one
+// route on the publisher's path that
 // receives the body and answers 202 with a small JSON body — no validation, no Kafka. Optionally it waits
 // --wait-us microseconds before answering, on the request's thread like the publisher waiting
 // for its delivery report, to separate the cost of the wait from the cost of the work.
@@ -16,6 +16,7 @@
 // Usage: tributary-http-floor --port P [--threads N] [--wait-us U]
 //                             [--kafka BOOTSTRAP [--topic-prefix P] [--events-per-request N]]
 // Runs until SIGTERM/SIGINT.
+#include "common/http/server.hpp"
 #include "common/http_util.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/producer.hpp"
@@ -88,8 +89,7 @@ int main(int argc, char** argv) {
                    R"("tenant_id":"default","type":"user_analytics"})";
         envelope.append(440 - std::min<size_t>(440, envelope.size()), ' ');
     }
-    httplib::Server server;
-    common::ConfigureServer(server, {.threads = threads}, metrics, "http-floor");
+    common::http::Server server({.worker_threads = threads}, metrics, "http-floor");
     const auto accept = [&, wait_us](const httplib::Request&, httplib::Response& response) {
         if (wait_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait_us));
         if (sink) {
@@ -110,13 +110,13 @@ int main(int argc, char** argv) {
     };
     server.Post("/api/v1/events/analytics", accept);
     common::AddOperationalRoutes(server, metrics, [] { return std::string(); }, "{}");
-    if (!common::BindToPort(server, "127.0.0.1", port)) {
+    if (server.Bind("127.0.0.1", port) < 0) {
         std::cerr << "tributary-http-floor: cannot listen on 127.0.0.1:" << port << "\n";
         return 1;
     }
-    std::thread http([&] { server.listen_after_bind(); });
+    std::thread http([&] { server.Run(); });
     signals.Wait();
-    server.stop();
+    server.Stop();
     http.join();
     return 0;
 }

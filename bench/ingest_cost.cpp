@@ -5,6 +5,8 @@
 // changes the figure little; run it under `valgrind --tool=callgrind` for instruction counts.
 //
 // Usage: tributary-ingest-cost [--batch N] [--requests N] [--event-bytes B] [--kind analytics|chemical]
+//                              [--json-path one-pass|reference]
+// --json-path reference measures the nlohmann path the one-pass (simdjson) path replaced.
 
 #include "bench/event_gen.hpp"
 #include "common/metrics.hpp"
@@ -43,16 +45,23 @@ int main(int argc, char** argv) {
     int requests = 2000;
     size_t event_bytes = 250;
     std::string kind = "analytics";
+    std::string json_path = "one-pass";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string arg = argv[i];
         if (arg == "--batch") batch = std::stoi(argv[i + 1]);
         else if (arg == "--requests") requests = std::stoi(argv[i + 1]);
         else if (arg == "--event-bytes") event_bytes = std::stoul(argv[i + 1]);
         else if (arg == "--kind") kind = argv[i + 1];
+        else if (arg == "--json-path") json_path = argv[i + 1];
         else {
-            std::cerr << "usage: tributary-ingest-cost [--batch N] [--requests N] [--event-bytes B] [--kind K]\n";
+            std::cerr << "usage: tributary-ingest-cost [--batch N] [--requests N] [--event-bytes B]"
+                         " [--kind K] [--json-path one-pass|reference]\n";
             return 2;
         }
+    }
+    if (json_path != "one-pass" && json_path != "reference") {
+        std::cerr << "--json-path must be one-pass or reference\n";
+        return 2;
     }
     const auto event_kind = kind == "chemical" ? tributary::common::EventKind::kChemical
                                                : tributary::common::EventKind::kAnalytics;
@@ -75,7 +84,10 @@ int main(int argc, char** argv) {
     }
     tributary::common::MetricsRegistry metrics;
     AcknowledgingSink sink;
-    tributary::publisher::IngestService service(sink, {}, metrics);
+    tributary::publisher::IngestOptions options;
+    using JsonPath = tributary::publisher::IngestOptions::JsonPath;
+    options.json_path = json_path == "reference" ? JsonPath::kReference : JsonPath::kOnePass;
+    tributary::publisher::IngestService service(sink, {}, metrics, "", options);
     size_t response_bytes = 0;
     const double start = ThreadCpuSeconds();
     for (int r = 0; r < requests; ++r) {
@@ -91,6 +103,7 @@ int main(int argc, char** argv) {
     const double cpu = ThreadCpuSeconds() - start;
     const double events = static_cast<double>(requests) * batch;
     const nlohmann::json report = {{"kind", kind},
+                                   {"json_path", json_path},
                                    {"batch", batch},
                                    {"requests", requests},
                                    {"event_bytes", event_bytes},

@@ -72,8 +72,9 @@ struct FieldPath {
 
 class EventValidator {
 public:
-    EventValidator(size_t index, const ValidationLimits& limits, std::vector<FieldError>& errors)
-        : index_(index), limits_(limits), errors_(errors) {}
+    EventValidator(size_t index, const ValidationLimits& limits, std::vector<FieldError>& errors,
+                   const EventIdSource& new_event_id)
+        : index_(index), limits_(limits), errors_(errors), new_event_id_(new_event_id) {}
 
     void Fail(const FieldPath& field, const std::string& reason) {
         errors_.push_back({index_, field.Text(), reason});
@@ -163,7 +164,7 @@ public:
         if (const auto* id = String(payload, "event_id", "event_id", false, 1, 128)) {
             event_id = *id;
         } else if (!payload.contains("event_id") || payload["event_id"].is_null()) {
-            event_id = NewUuid();
+            event_id = new_event_id_ ? new_event_id_() : NewUuid();
         }
         std::optional<SystemTime> timestamp;  // the event's own, when valid
         if (const auto* text = String(payload, "timestamp", "timestamp", false, 1, 64)) {
@@ -194,6 +195,7 @@ private:
     size_t index_;
     const ValidationLimits& limits_;
     std::vector<FieldError>& errors_;
+    const EventIdSource& new_event_id_;
     bool failed_ = false;
 };
 
@@ -369,7 +371,8 @@ namespace {
 // `movable_body` is `body` when the caller gave it up (the events are then moved into the
 // payloads instead of copied), else nullptr.
 ValidationOutcome Validate(EventKind kind, const json& body, json* movable_body,
-                           SystemTime received_at, const ValidationLimits& limits) {
+                           SystemTime received_at, const ValidationLimits& limits,
+                           const EventIdSource& new_event_id) {
     ValidationOutcome outcome;
     if (!body.is_object()) {
         outcome.errors.push_back(
@@ -412,7 +415,7 @@ ValidationOutcome Validate(EventKind kind, const json& body, json* movable_body,
                 {i, "(event)", std::string("must be a JSON object, got ") + event.type_name()});
             continue;
         }
-        EventValidator validator(i, limits, outcome.errors);
+        EventValidator validator(i, limits, outcome.errors, new_event_id);
         // Once an error is known nothing will be published; keep the rest of the body intact.
         json* movable = !outcome.errors.empty() ? nullptr
                         : movable_events != nullptr ? &(*movable_events)[i]
@@ -430,13 +433,15 @@ ValidationOutcome Validate(EventKind kind, const json& body, json* movable_body,
 }  // namespace
 
 ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, SystemTime received_at,
-                                  const ValidationLimits& limits) {
-    return Validate(kind, body, nullptr, received_at, limits);
+                                  const ValidationLimits& limits,
+                                  const EventIdSource& new_event_id) {
+    return Validate(kind, body, nullptr, received_at, limits, new_event_id);
 }
 
 ValidationOutcome ValidateRequest(EventKind kind, nlohmann::json&& body, SystemTime received_at,
-                                  const ValidationLimits& limits) {
-    return Validate(kind, body, &body, received_at, limits);
+                                  const ValidationLimits& limits,
+                                  const EventIdSource& new_event_id) {
+    return Validate(kind, body, &body, received_at, limits, new_event_id);
 }
 
 }  // namespace tributary::common

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,14 +46,21 @@ struct ValidationOutcome {
     std::vector<FieldError> errors;  // non-empty => reject the whole request
 };
 
+// Names an event that came without an event_id; empty: NewUuid() (tests inject fixed ids).
+using EventIdSource = std::function<std::string()>;
+
 // Validates a request body: one event, or {"events": [event, ...]}. Pure except for the RDKit
 // SMILES check; thread-safe. Every problem found is reported, not only the first.
+// The reference implementation of the rules: the publisher's one-pass path
+// (common/request_encoder.hpp) must give the same answers.
 ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, SystemTime received_at,
-                                  const ValidationLimits& limits = {});
+                                  const ValidationLimits& limits = {},
+                                  const EventIdSource& new_event_id = {});
 // The same, taking the body apart: accepted events are moved into their payloads instead of
-// copied (the publisher's hot path). `body` is unspecified afterwards.
+// copied. `body` is unspecified afterwards.
 ValidationOutcome ValidateRequest(EventKind kind, nlohmann::json&& body, SystemTime received_at,
-                                  const ValidationLimits& limits = {});
+                                  const ValidationLimits& limits = {},
+                                  const EventIdSource& new_event_id = {});
 
 // Number of Unicode code points in valid UTF-8 text.
 size_t Utf8Length(std::string_view text);

@@ -66,7 +66,8 @@ void ConfigureServer(httplib::Server& server, const HttpServerOptions& options,
         }
         // Route label: the matched pattern would be ideal, but httplib does not expose it, so the
         // path is cut at the first dynamic segment to keep label cardinality bounded.
-        std::string route = request.path;
+        // Unmatched paths (404) share one label: clients cannot grow /metrics.
+        std::string route = response.status == 404 ? "(unmatched)" : request.path;
         static constexpr std::string_view kDynamic[] = {"/user/", "/researcher/", "/molecules/",
                                                          "/keys/"};
         for (const auto prefix : kDynamic) {
@@ -111,30 +112,6 @@ bool BindToPort(httplib::Server& server, const std::string& host, int port) {
 
 int BindToAnyPort(httplib::Server& server, const std::string& host) {
     return BindWithBacklog(server, [&] { return server.bind_to_any_port(host); });
-}
-
-void AddOperationalRoutes(httplib::Server& server, MetricsRegistry& metrics,
-                          std::function<std::string()> ready, std::string openapi_json) {
-    server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
-        SetJson(response, 200, {{"status", "ok"}});
-    });
-    server.Get("/readyz", [ready = std::move(ready)](const httplib::Request&,
-                                                     httplib::Response& response) {
-        const std::string reason = ready();
-        if (reason.empty()) {
-            SetJson(response, 200, {{"status", "ready"}});
-        } else {
-            response.set_header("Retry-After", "1");
-            SetJson(response, 503, {{"status", "not_ready"}, {"reason", reason}});
-        }
-    });
-    server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& response) {
-        response.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    server.Get("/openapi.json", [openapi = std::move(openapi_json)](const httplib::Request&,
-                                                                    httplib::Response& response) {
-        response.set_content(openapi, "application/json");
-    });
 }
 
 }  // namespace tributary::common

@@ -22,6 +22,8 @@ void SetError(httplib::Response& response, int status, std::string_view code,
 // paths. Invalid escapes are kept verbatim.
 std::string UrlDecode(std::string_view text);
 
+// cpp-httplib's own server is used only by the mock LLM (it stands in for an external provider
+// and is never exposed); every Tributary service serves with common::http::Server.
 struct HttpServerOptions {
     int threads = 16;
     size_t max_body_bytes = 8 * 1024 * 1024;
@@ -45,8 +47,31 @@ bool BindToPort(httplib::Server& server, const std::string& host, int port);
 int BindToAnyPort(httplib::Server& server, const std::string& host);
 
 // Registers GET /healthz (process alive), /readyz (`ready()` returns an empty string when
-// ready, else the reason), /metrics and /openapi.json.
-void AddOperationalRoutes(httplib::Server& server, MetricsRegistry& metrics,
-                          std::function<std::string()> ready, std::string openapi_json);
+// ready, else the reason), /metrics and /openapi.json on any server with Get(pattern, handler)
+// (common::http::Server, or httplib::Server for the mock LLM).
+template <typename HttpServer>
+void AddOperationalRoutes(HttpServer& server, MetricsRegistry& metrics,
+                          std::function<std::string()> ready, std::string openapi_json) {
+    server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
+        SetJson(response, 200, {{"status", "ok"}});
+    });
+    server.Get("/readyz", [ready = std::move(ready)](const httplib::Request&,
+                                                     httplib::Response& response) {
+        const std::string reason = ready();
+        if (reason.empty()) {
+            SetJson(response, 200, {{"status", "ready"}});
+        } else {
+            response.set_header("Retry-After", "1");
+            SetJson(response, 503, {{"status", "not_ready"}, {"reason", reason}});
+        }
+    });
+    server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& response) {
+        response.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server.Get("/openapi.json", [openapi = std::move(openapi_json)](const httplib::Request&,
+                                                                    httplib::Response& response) {
+        response.set_content(openapi, "application/json");
+    });
+}
 
 }  // namespace tributary::common

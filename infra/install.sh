@@ -13,9 +13,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 packages=(
     # toolchain
     build-essential cmake ninja-build pkg-config clang-format
+    # libFuzzer targets (tests/fuzz/run.sh): clang with its sanitizer and fuzzer runtimes
+    clang-14 libclang-rt-14-dev
     # C++ libraries
     librdkafka-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev
-    libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev librdkit-dev libboost-dev
+    libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev librdkit-dev libboost-dev zlib1g-dev
+    libsimdjson-dev
     # servers and tools
     postgresql redis-server kcat maven curl python3
 )

@@ -43,10 +43,16 @@ std::string_view StripCodeFence(std::string_view content) {
     return TrimView(inner.substr(newline + 1));
 }
 
+// At most `max_bytes` of `text` as storable text (see StorableText).
+std::string Excerpt(std::string_view text, size_t max_bytes) {
+    return TruncateUtf8(StorableText(text.substr(0, max_bytes)), max_bytes);
+}
+
+// A server's string as storable text: JSON strings may hold \u0000.
 std::string StringField(const nlohmann::json& object, const char* key) {
     const auto it = object.find(key);
     if (it == object.end() || it->is_null()) return {};
-    if (it->is_string()) return it->get<std::string>();
+    if (it->is_string()) return StorableText(it->get_ref<const std::string&>());
     return it->dump();
 }
 
@@ -148,8 +154,7 @@ ParsedCompletion ParseChatCompletion(std::string_view body) {
     if (const auto refusal = message->find("refusal");
         refusal != message->end() && !refusal->is_null()) {
         parsed.status = CompletionStatus::kRefused;
-        parsed.detail =
-            "model refused: " + TruncateUtf8(StringField(*message, "refusal"), kMaxDetail);
+        parsed.detail = "model refused: " + Excerpt(StringField(*message, "refusal"), kMaxDetail);
         return parsed;
     }
     if (parsed.finish_reason == "content_filter") {
@@ -177,7 +182,7 @@ ParsedCompletion ParseChatCompletion(std::string_view body) {
     nlohmann::json properties = nlohmann::json::parse(text, nullptr, false);
     if (properties.is_discarded() || !properties.is_object()) {
         parsed.status = CompletionStatus::kInvalidJson;
-        parsed.detail = "content is not a JSON object: " + TruncateUtf8(text, 80);
+        parsed.detail = "content is not a JSON object: " + Excerpt(text, 80);
         return parsed;
     }
     if (const auto problems = ValidateProperties(properties); !problems.empty()) {
@@ -203,7 +208,7 @@ ApiError ParseApiError(std::string_view body) {
     ApiError error;
     const nlohmann::json root = nlohmann::json::parse(body, nullptr, false);
     if (root.is_discarded() || !root.is_object()) {
-        error.message = TruncateUtf8(TrimView(body), kMaxDetail);
+        error.message = Excerpt(TrimView(body), kMaxDetail);
         return error;
     }
     const nlohmann::json* source = &root;
@@ -211,15 +216,14 @@ ApiError ParseApiError(std::string_view body) {
         if (nested->is_object()) {
             source = &*nested;
         } else if (nested->is_string()) {
-            error.message = TruncateUtf8(nested->get<std::string>(), kMaxDetail);
+            error.message = Excerpt(nested->get_ref<const std::string&>(), kMaxDetail);
         }
     }
-    if (error.message.empty())
-        error.message = TruncateUtf8(StringField(*source, "message"), kMaxDetail);
+    if (error.message.empty()) error.message = Excerpt(StringField(*source, "message"), kMaxDetail);
     if (error.message.empty()) {
         // FastAPI: {"detail": "text"} or {"detail": [{"msg": ...}, ...]}
         if (const auto detail = source->find("detail"); detail != source->end()) {
-            error.message = TruncateUtf8(
+            error.message = Excerpt(
                 detail->is_string() ? detail->get<std::string>() : detail->dump(), kMaxDetail);
         }
     }

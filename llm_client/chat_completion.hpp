@@ -43,12 +43,14 @@ struct ParsedCompletion {
 
 // Strict parsing of a chat-completion body: first choice only; content must be one JSON object
 // (a single surrounding ``` or ```json fence is tolerated, nothing else) matching the schema.
-// Pure; never throws on bad input.
+// Pure; never throws on bad input. Every text it returns is valid UTF-8 without NUL (it is
+// stored in PostgreSQL).
 ParsedCompletion ParseChatCompletion(std::string_view body);
 
 // An error body in either shape servers use: OpenAI's {"error": {"message", "type", "code",
 // "param"}} (or {"error": "text"}), or a flat {"message", "type", "code"} / {"detail": ...}
-// (FastAPI-style servers). Non-JSON bodies become the message (truncated).
+// (FastAPI-style servers). Non-JSON bodies become the message (truncated). Every field is
+// valid UTF-8 without NUL (invalid bytes become U+FFFD). Never throws on bad input.
 struct ApiError {
     std::string message;
     std::string type;

@@ -560,7 +560,8 @@ nlohmann::json ExtractFromNotes(std::string_view name, std::string_view notes) {
         facts.push_back("hazards: " + list);
     }
 
-    const std::string subject = name.empty() ? std::string("the compound") : std::string(name);
+    // The name is the record's own text, not necessarily valid UTF-8: the summary must be.
+    const std::string subject = name.empty() ? std::string("the compound") : StorableText(name);
     std::string summary;
     if (facts.empty()) {
         summary = "Rule-based extraction found no physical properties in the lab notes for " +

@@ -1,5 +1,7 @@
 #include "llm_client/prompt.hpp"
 
+#include "common/envelope.hpp"
+
 namespace tributary::llm {
 namespace {
 
@@ -65,6 +67,33 @@ std::string TruncateUtf8(std::string_view text, size_t max_bytes) {
     // Step back over continuation bytes (10xxxxxx) to the start of the cut sequence.
     while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
     return std::string(text.substr(0, cut));
+}
+
+std::string StorableText(std::string_view text) {
+    if (common::IsValidUtf8(text) && text.find('\0') == std::string_view::npos) {
+        return std::string(text);
+    }
+    static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+    std::string out;
+    out.reserve(text.size() + 8);
+    for (size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        // The longest well-formed sequence starting here, if any (IsValidUtf8 judges it).
+        const size_t length = c < 0x80             ? 1
+                              : (c & 0xE0) == 0xC0 ? 2
+                              : (c & 0xF0) == 0xE0 ? 3
+                              : (c & 0xF8) == 0xF0 ? 4
+                                                   : 0;
+        if (c != 0 && length > 0 && i + length <= text.size() &&
+            common::IsValidUtf8(text.substr(i, length))) {
+            out.append(text.substr(i, length));
+            i += length;
+        } else {
+            out.append(kReplacement);
+            ++i;
+        }
+    }
+    return out;
 }
 
 nlohmann::json BuildMessages(const EnrichmentRequest& request) {

@@ -41,4 +41,10 @@ int64_t EstimateRequestTokens(const nlohmann::json& messages, int max_tokens);
 // Cuts `text` to at most `max_bytes` without splitting a UTF-8 sequence.
 std::string TruncateUtf8(std::string_view text, size_t max_bytes);
 
+// `text` as PostgreSQL text and strict JSON serialization accept it: every byte that does not
+// belong to a well-formed UTF-8 sequence, and every NUL, becomes U+FFFD. For text taken from a
+// server's response or a record (error messages, model names, molecule names) that ends up in
+// logs, jsonb provenance and event_processing_status.last_error. Pure.
+std::string StorableText(std::string_view text);
+
 }  // namespace tributary::llm

@@ -38,7 +38,13 @@ std::optional<double> TakeNumber(std::string_view& text) {
     return value;
 }
 
-std::chrono::milliseconds CeilMillis(double millis) {
+// Waits longer than this (about 31 years) are not a server's real answer; past int64 the
+// conversion would be undefined behaviour.
+constexpr double kMaxMillis = 1e12;
+
+// nullopt for a wait past kMaxMillis.
+std::optional<std::chrono::milliseconds> CeilMillis(double millis) {
+    if (!(millis <= kMaxMillis)) return std::nullopt;
     return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(millis - 1e-9)));
 }
 
@@ -115,7 +121,6 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
         }
         total_ms += *number * unit_ms;
     }
-    if (total_ms > 1e12) return std::nullopt;
     return CeilMillis(total_ms);
 }
 
@@ -169,6 +174,9 @@ std::optional<WallTime> ParseHttpDate(std::string_view text) {
     const auto second = TakeInt(text, 2, 2);
     if (!second || !TakeLiteral(text, " GMT") || !text.empty()) return std::nullopt;
     if (*hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+    // WallTime counts nanoseconds in 64 bits (years 1678 to 2262); converting a date outside
+    // would overflow.
+    if (*year_number < 1900 || *year_number > 2200) return std::nullopt;
 
     const year_month_day date{year{*year_number}, month{static_cast<unsigned>(month_index + 1)},
                               day{static_cast<unsigned>(*day_of_month)}};
@@ -200,13 +208,17 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(const HeaderMap& header
     if (const auto it = headers.find("retry-after-ms"); it != headers.end()) {
         std::string_view text = Trim(it->second);
         const auto millis = TakeNumber(text);
-        if (millis && text.empty()) return CeilMillis(*millis);
+        if (millis && text.empty()) {
+            if (const auto wait = CeilMillis(*millis)) return wait;
+        }
     }
     if (const auto it = headers.find("retry-after"); it != headers.end()) {
         std::string_view text = Trim(it->second);
         std::string_view rest = text;
         const auto seconds = TakeNumber(rest);
-        if (seconds && rest.empty()) return CeilMillis(*seconds * 1000.0);
+        if (seconds && rest.empty()) {
+            if (const auto wait = CeilMillis(*seconds * 1000.0)) return wait;
+        }
         if (const auto date = ParseHttpDate(text)) {
             const auto delta = std::chrono::ceil<std::chrono::milliseconds>(*date - now);
             return std::max(delta, std::chrono::milliseconds(0));

@@ -8,10 +8,12 @@ PublisherConfig LoadPublisherConfig(common::EnvReader& env) {
     PublisherConfig config;
     config.host = env.String("PUBLISHER_HOST", config.host);
     config.port = env.Port("PUBLISHER_PORT", config.port);
-    config.http_threads = static_cast<int>(env.Int("PUBLISHER_HTTP_THREADS", config.http_threads, 1, 4096));
-    config.max_body_bytes = static_cast<size_t>(
-        env.Int("PUBLISHER_MAX_BODY_BYTES", static_cast<int64_t>(config.max_body_bytes), 1024,
+    config.http.worker_threads = static_cast<int>(
+        env.Int("PUBLISHER_HTTP_THREADS", config.http.worker_threads, 1, 4096));
+    config.http.max_body_bytes = static_cast<size_t>(
+        env.Int("PUBLISHER_MAX_BODY_BYTES", static_cast<int64_t>(config.http.max_body_bytes), 1024,
                 int64_t{1} << 30));
+    config.http = common::http::ReadServerOptions(env, config.http);
     config.limits.max_batch_events = static_cast<size_t>(
         env.Int("PUBLISHER_MAX_BATCH", static_cast<int64_t>(config.limits.max_batch_events), 1,
                 100000));

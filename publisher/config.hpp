@@ -3,6 +3,7 @@
 #include "common/auth/http_gate.hpp"
 #include "common/config.hpp"
 #include "common/event_model.hpp"
+#include "common/http/server.hpp"
 #include "common/kafka/config.hpp"
 #include "common/logging.hpp"
 
@@ -14,8 +15,10 @@ namespace tributary::publisher {
 struct PublisherConfig {
     std::string host = "0.0.0.0";
     int port = 8000;
-    int http_threads = 256;  // one per open keep-alive connection: more connections wait
-    size_t max_body_bytes = 8 * 1024 * 1024;
+    // The HTTP server: worker_threads (PUBLISHER_HTTP_THREADS) run handlers, which wait for
+    // Kafka's acknowledgement; max_body_bytes is PUBLISHER_MAX_BODY_BYTES; deadlines and the
+    // connection cap are the shared HTTP_* settings (common::http::ReadServerOptions).
+    common::http::ServerOptions http{.worker_threads = 256};
     std::chrono::milliseconds delivery_timeout{10000};
     std::chrono::milliseconds linger{5};
     bool create_topics = true;
@@ -28,7 +31,7 @@ struct PublisherConfig {
     common::LogConfig log;
 };
 
-// Reads PUBLISHER_HOST, PUBLISHER_PORT, PUBLISHER_HTTP_THREADS, PUBLISHER_MAX_BODY_BYTES,
+// Reads PUBLISHER_HOST, PUBLISHER_PORT, PUBLISHER_HTTP_THREADS, PUBLISHER_MAX_BODY_BYTES, HTTP_*,
 // PUBLISHER_MAX_BATCH, PUBLISHER_DELIVERY_TIMEOUT_MS, KAFKA_LINGER_MS, KAFKA_CREATE_TOPICS, the
 // Kafka settings, DATABASE_URL (API keys), REDIS_URL (rate limits), the gate's settings
 // (common::auth::ReadGateConfig) and LOG_*. Throws common::ConfigError listing every bad value.

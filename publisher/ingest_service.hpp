@@ -2,11 +2,14 @@
 
 #include "common/event_model.hpp"
 #include "common/metrics.hpp"
+#include "common/request_encoder.hpp"
+#include "common/time_util.hpp"
 #include "publisher/event_sink.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +37,21 @@ struct IngestCaller {
     std::function<Admission(size_t events)> admit;
 };
 
+// How the service reads bodies, and its clock and event-id source; the defaults are production's.
+struct IngestOptions {
+    enum class JsonPath {
+        // simdjson parse, validation and envelope in one walk of the parsed document
+        // (common::RequestEncoder); bodies it refuses go through the reference path.
+        kOnePass,
+        // nlohmann's DOM, common::ValidateRequest, common::EncodeEnvelope: the original path,
+        // kept as the reference of the differential test and the benchmark's comparison.
+        kReference,
+    };
+    JsonPath json_path = JsonPath::kOnePass;
+    std::function<common::SystemTime()> clock;  // the receive time; empty: common::NowUtc
+    common::EventIdSource new_event_id;         // ids of events without one; empty: NewUuid
+};
+
 // The ingestion use case, independent of the HTTP route that received the body (a future
 // Segment-compatible route reuses it): content-type check, JSON parse, validation, envelope,
 // publish, and the mapping of each outcome to a status code. Thread-safe.
@@ -41,12 +59,20 @@ class IngestService {
 public:
     // `topic_prefix` is prepended to the contract's topic names (KAFKA_TOPIC_PREFIX).
     IngestService(EventSink& sink, common::ValidationLimits limits,
-                  common::MetricsRegistry& metrics, const std::string& topic_prefix = "");
+                  common::MetricsRegistry& metrics, const std::string& topic_prefix = "",
+                  IngestOptions options = {});
 
     IngestResponse Ingest(common::EventKind kind, std::string_view content_type,
                           std::string_view body, const IngestCaller& caller);
 
 private:
+    common::SystemTime Now() const { return options_.clock ? options_.clock() : common::NowUtc(); }
+    // The reference path (see IngestOptions::JsonPath): fills `encoded`, or returns the answer
+    // for a body that is not JSON or nests too deep.
+    std::optional<IngestResponse> ReferenceEncode(common::EventKind kind, std::string_view body,
+                                                  const IngestCaller& caller,
+                                                  common::EncodedRequest& encoded) const;
+
     struct KindMetrics {
         common::Counter* accepted;
         common::Counter* rejected;
@@ -58,6 +84,8 @@ private:
 
     EventSink& sink_;
     common::ValidationLimits limits_;
+    IngestOptions options_;
+    common::RequestEncoder encoder_;
     std::string analytics_topic_;
     std::string chemical_topic_;
     KindMetrics analytics_metrics_;

@@ -1,6 +1,7 @@
 // tributary-publisher: HTTP ingestion -> Kafka. Wires configuration, the producer and the
 // HTTP server; all logic lives in the tributary_publisher library.
 #include "common/auth/http_gate.hpp"
+#include "common/http/server.hpp"
 #include "common/http_util.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/producer.hpp"
@@ -77,29 +78,24 @@ int main() {
                                           metrics);
         config.gate.rates.min_ingest_burst = static_cast<double>(config.limits.max_batch_events);
         common::auth::HttpGate gate(authenticator, limiter, config.gate.rates);
-        httplib::Server server;
-        common::ConfigureServer(server,
-                                {.threads = config.http_threads,
-                                 .max_body_bytes = config.max_body_bytes,
-                                 .keep_alive_max_count = 100000},
-                                metrics, "publisher");
+        common::http::Server server(config.http, metrics, "publisher");
         publisher::RegisterRoutes(server, service, gate, metrics, [&]() -> std::string {
             if (!topics_ready.load()) return "topics not created yet";
             return sink.Unavailable();
         });
-        if (!common::BindToPort(server, config.host, config.port)) {
+        if (server.Bind(config.host, config.port) < 0) {
             log->critical("cannot listen on {}:{}", config.host, config.port);
             signals.Trigger();
             if (topic_thread.joinable()) topic_thread.join();
             return 1;
         }
-        std::thread http_thread([&] { server.listen_after_bind(); });
+        std::thread http_thread([&] { server.Run(); });
         log->info("publisher listening on {}:{} (kafka {})", config.host, config.port,
                   config.kafka.bootstrap_servers);
 
         signals.Wait();
         log->info("shutting down: finishing in-flight requests and flushing Kafka");
-        server.stop();  // stops accepting; pool threads finish the requests they are serving
+        server.Stop();  // stops accepting; requests being handled are answered first
         http_thread.join();
         if (topic_thread.joinable()) topic_thread.join();
         if (!producer.Flush(std::chrono::seconds(15))) {

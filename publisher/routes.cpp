@@ -14,15 +14,27 @@ void Respond(httplib::Response& response, const IngestResponse& outcome) {
 
 }  // namespace
 
-void RegisterRoutes(httplib::Server& server, IngestService& service, common::auth::HttpGate& gate,
+void RegisterRoutes(common::http::Server& server, IngestService& service, common::auth::HttpGate& gate,
                     common::MetricsRegistry& metrics, std::function<std::string()> ready) {
     using common::auth::Scope;
+    // The key is checked from the request head, before the body is read: a client without a
+    // valid key cannot make the publisher read (and hold) a body.
+    const common::http::HeadCheck authorize = [&gate](common::http::Request& request,
+                                                      httplib::Response& response) {
+        auto principal = gate.Authorize(request, response, Scope::kIngest);
+        if (!principal) return false;
+        request.context = std::move(*principal);
+        return true;
+    };
     const auto route = [&service, &gate](common::EventKind kind) {
-        return [&service, &gate, kind](const httplib::Request& request,
+        return [&service, &gate, kind](const common::http::Request& request,
                                        httplib::Response& response) {
             // The tenant is the key's, whatever the body says.
-            const auto principal = gate.Authorize(request, response, Scope::kIngest);
-            if (!principal) return;
+            const auto* principal = std::any_cast<common::auth::Principal>(&request.context);
+            if (principal == nullptr) {
+                common::SetError(response, 500, "internal", "request reached ingestion unauthorized");
+                return;
+            }
             const IngestCaller caller{
                 principal->tenant_id, [&](size_t events) {
                     const auto decision =
@@ -35,25 +47,9 @@ void RegisterRoutes(httplib::Server& server, IngestService& service, common::aut
                                              request.body, caller));
         };
     };
-    server.Post("/api/v1/events/analytics", route(common::EventKind::kAnalytics));
-    server.Post("/api/v1/events/chemical", route(common::EventKind::kChemical));
+    server.Post("/api/v1/events/analytics", route(common::EventKind::kAnalytics), authorize);
+    server.Post("/api/v1/events/chemical", route(common::EventKind::kChemical), authorize);
     common::AddOperationalRoutes(server, metrics, std::move(ready), PublisherOpenApi());
-    // httplib answers some errors itself (413 over the body limit, 404, 400 on broken HTTP);
-    // give those the same JSON error shape as ours.
-    server.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
-        if (!response.body.empty()) return;
-        switch (response.status) {
-            case 413:
-                common::SetError(response, 413, "payload_too_large", "request body is too large");
-                break;
-            case 404:
-                common::SetError(response, 404, "not_found", "no route for " + request.path);
-                break;
-            default:
-                common::SetError(response, response.status, "http_error",
-                                 "request could not be handled");
-        }
-    });
 }
 
 }  // namespace tributary::publisher

@@ -1,10 +1,9 @@
 #pragma once
 
 #include "common/auth/http_gate.hpp"
+#include "common/http/server.hpp"
 #include "common/metrics.hpp"
 #include "publisher/ingest_service.hpp"
-
-#include <httplib.h>
 
 #include <functional>
 #include <string>
@@ -15,7 +14,7 @@ namespace tributary::publisher {
 // /openapi.json) on `server`. `service` and `metrics` must outlive the server.
 // Every ingestion request is authorized by `gate` (scope ingest) and charged one token per
 // event; `service`, `gate` and `metrics` must outlive the server.
-void RegisterRoutes(httplib::Server& server, IngestService& service, common::auth::HttpGate& gate,
+void RegisterRoutes(common::http::Server& server, IngestService& service, common::auth::HttpGate& gate,
                     common::MetricsRegistry& metrics, std::function<std::string()> ready);
 
 // The OpenAPI 3 document of the publisher.

@@ -1,6 +1,7 @@
 // tributary-subscriber: consumer-group workers, Kafka -> enrich -> PostgreSQL. Wires
 // configuration, migrations, the workers and the operational HTTP endpoints.
 #include "common/backoff.hpp"
+#include "common/http/server.hpp"
 #include "common/http_util.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/producer.hpp"
@@ -62,8 +63,8 @@ int main() {
         std::atomic<int> running_workers{0};
         std::vector<std::unique_ptr<subscriber::ConsumerWorker>> workers;
 
-        httplib::Server server;
-        common::ConfigureServer(server, {.threads = 4}, metrics, "subscriber");
+        common::http::Server server({.worker_threads = 4, .max_body_bytes = 64 * 1024}, metrics,
+                                    "subscriber");
         common::AddOperationalRoutes(
             server, metrics,
             [&]() -> std::string {
@@ -72,11 +73,11 @@ int main() {
                 return {};
             },
             R"json({"openapi":"3.0.3","info":{"title":"Tributary subscriber (operational endpoints)","version":"1.0.0"},"paths":{"/healthz":{},"/readyz":{},"/metrics":{}}})json");
-        if (!common::BindToPort(server, config.host, config.port)) {
+        if (server.Bind(config.host, config.port) < 0) {
             log->critical("cannot listen on {}:{}", config.host, config.port);
             return 1;
         }
-        std::thread http_thread([&] { server.listen_after_bind(); });
+        std::thread http_thread([&] { server.Run(); });
 
         int exit_code = 0;
         if (MigrateWithRetry(config.database_url, signals)) {
@@ -135,7 +136,7 @@ int main() {
             for (auto& thread : threads) thread.join();
             dead_letters.Flush(std::chrono::seconds(10));
         }
-        server.stop();
+        server.Stop();
         http_thread.join();
         log->info("subscriber stopped");
         return exit_code;

@@ -9,6 +9,8 @@ std::string SqlState(const std::exception& error) {
     return {};
 }
 
+bool IsQueryCanceled(const std::exception& error) { return SqlState(error) == "57014"; }
+
 DbErrorKind ClassifyDbError(const std::exception& error) {
     if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
         dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr ||

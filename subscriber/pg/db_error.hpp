@@ -18,4 +18,8 @@ DbErrorKind ClassifyDbError(const std::exception& error);
 // SQLSTATE of a pqxx::sql_error, or empty.
 std::string SqlState(const std::exception& error);
 
+// True for SQLSTATE 57014 (query_canceled): statement_timeout expired, or the statement was
+// canceled (PQcancel, pg_cancel_backend). libpqxx 6 has no exception class of its own for it.
+bool IsQueryCanceled(const std::exception& error);
+
 }  // namespace tributary::subscriber::pg

@@ -197,7 +197,7 @@ std::variant<std::chrono::seconds, AdminRequestError> ParseRotateBody(std::strin
     return grace;
 }
 
-void RegisterAdminRoutes(httplib::Server& server, pg::KeyRepository& keys,
+void RegisterAdminRoutes(common::http::Server& server, pg::KeyRepository& keys,
                          common::auth::Authorize authorize) {
     const auto log = common::GetLogger("admin");
     // Authorizes, then runs the handler; store failures answer 503 as the other query routes

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/auth/principal.hpp"
+#include "common/http/server.hpp"
 #include "common/time_util.hpp"
 #include "subscriber/pg/key_repository.hpp"
 
@@ -45,7 +46,7 @@ std::variant<std::chrono::seconds, AdminRequestError> ParseRotateBody(std::strin
 // tenant's key id answers 404 exactly as a missing one. Changes are audited with the actor
 // "key:<key_id>". A key store that cannot be reached answers 503 with Retry-After. `keys` must
 // outlive the server; handlers are thread-safe.
-void RegisterAdminRoutes(httplib::Server& server, pg::KeyRepository& keys,
+void RegisterAdminRoutes(common::http::Server& server, pg::KeyRepository& keys,
                          common::auth::Authorize authorize);
 
 }  // namespace tributary::subscriber::query

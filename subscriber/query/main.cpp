@@ -2,6 +2,7 @@
 #include "common/auth/http_gate.hpp"
 #include "common/backoff.hpp"
 #include "common/config.hpp"
+#include "common/http/server.hpp"
 #include "common/http_util.hpp"
 #include "common/logging.hpp"
 #include "common/redis/redis_client.hpp"
@@ -30,12 +31,13 @@ int main() {
     int port = 8001;
     int threads = 16;
     int pool_size = 8;
-    int statement_timeout_ms = 10000;
+    subscriber::query::QueryLimits query_limits;
     bool segments = true;
     subscriber::query::SegmentBuilderConfig segment_config;
     common::LogConfig log_config;
     std::string redis_url = "redis://127.0.0.1:6379/0";  // shared rate-limit buckets
     common::auth::GateConfig gate_config;
+    common::http::ServerOptions http_options;
     try {
         common::EnvReader env;
         database_url = env.RequiredString("DATABASE_URL");
@@ -43,8 +45,7 @@ int main() {
         port = env.Port("QUERY_PORT", port);
         threads = static_cast<int>(env.Int("QUERY_HTTP_THREADS", threads, 1, 1024));
         pool_size = static_cast<int>(env.Int("QUERY_DB_POOL", pool_size, 1, 256));
-        statement_timeout_ms = static_cast<int>(
-            env.Int("QUERY_STATEMENT_TIMEOUT_MS", statement_timeout_ms, 100, 600000));
+        query_limits = subscriber::query::ReadQueryLimits(env, static_cast<size_t>(pool_size));
         segments = env.Bool("ANALYTICS_SEGMENTS", segments);
         segment_config.seal_after = std::chrono::seconds(env.Int(
             "ANALYTICS_SEAL_AFTER_S", segment_config.seal_after.count(), 0, 30 * 86400));
@@ -55,6 +56,8 @@ int main() {
             env.AddProblem("REDIS_URL='" + common::RedactUrl(redis_url) + "' is invalid: " + error);
         }
         gate_config = common::auth::ReadGateConfig(env);
+        http_options = common::http::ReadServerOptions(
+            env, {.worker_threads = threads, .max_body_bytes = 1024 * 1024});
         log_config = common::ReadLogConfig(env);
         env.ThrowIfInvalid();
     } catch (const common::ConfigError& e) {
@@ -66,11 +69,10 @@ int main() {
     try {
         common::MetricsRegistry metrics;
         subscriber::query::DbPool pool(database_url, static_cast<size_t>(pool_size),
-                                       std::chrono::milliseconds(statement_timeout_ms));
-        subscriber::query::QueryService service(pool);
+                                       query_limits.timeout);
+        subscriber::query::QueryService service(pool, query_limits);
         std::atomic<bool> migrated{false};
-        httplib::Server server;
-        common::ConfigureServer(server, {.threads = threads}, metrics, "query");
+        common::http::Server server(http_options, metrics, "query");
         // Who calls is decided in one place: the gate (API key -> tenant, scope, rate limit).
         subscriber::pg::PgKeyLookup key_lookup(database_url);
         common::auth::Authenticator authenticator(&key_lookup, gate_config.auth, metrics);
@@ -86,11 +88,11 @@ int main() {
                 return service.CheckDatabase();
             },
             std::string(subscriber::query::EmbeddedQueryOpenApi().front().second));
-        if (!common::BindToPort(server, host, port)) {
+        if (server.Bind(host, port) < 0) {
             log->critical("cannot listen on {}:{}", host, port);
             return 1;
         }
-        std::thread http_thread([&] { server.listen_after_bind(); });
+        std::thread http_thread([&] { server.Run(); });
         log->info("query API listening on {}:{} (database {})", host, port,
                   common::RedactUrl(database_url));
         // The query API may start before the subscriber: it applies the same migrations (the
@@ -115,7 +117,7 @@ int main() {
         }
         signals.Wait();
         log->info("shutting down");
-        server.stop();
+        server.Stop();
         http_thread.join();
         if (segment_thread.joinable()) segment_thread.join();
         return 0;

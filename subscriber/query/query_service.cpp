@@ -2,6 +2,7 @@
 
 #include "common/http_util.hpp"
 #include "common/logging.hpp"
+#include "subscriber/pg/db_error.hpp"
 #include "subscriber/query/analytics_queries.hpp"
 #include "subscriber/query/params.hpp"
 #include "subscriber/query/research_queries.hpp"
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <charconv>
 #include <variant>
 
@@ -239,6 +241,9 @@ ORDER BY c.event_time DESC, c.id DESC LIMIT 1)sql";
 
 std::string QueryService::CheckDatabase() {
     try {
+        // Readiness must not hang behind queries that hold every connection.
+        const DbPool::DeadlineScope deadline(pool_,
+                                             DbPool::Clock::now() + pool_.StatementTimeout());
         auto lease = pool_.Acquire();
         pqxx::nontransaction txn(*lease);
         txn.exec("SELECT 1 FROM chemical_research_events LIMIT 0");
@@ -248,7 +253,7 @@ std::string QueryService::CheckDatabase() {
     }
 }
 
-void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
+void RegisterQueryRoutes(common::http::Server& server, QueryService& service,
                          common::MetricsRegistry& metrics, common::auth::Authorize authorize) {
     const auto log = common::GetLogger("query");
     // Wraps a handler: decides the caller first (its tenant is the only one the handler may
@@ -257,13 +262,68 @@ void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
     // or failed over since it was opened) means every idle one predates the same event: they
     // are dropped and the read-only query is asked once more on a fresh connection, so a
     // restart does not cost clients one 503 per pooled connection.
+    //
+    // Once the caller is known, the request is admitted or refused at once (nothing waits, so
+    // a refused request holds no thread): one key may run QUERY_MAX_CONCURRENT_PER_KEY queries at
+    // a time, so one tenant's heavy funnels leave connections for another's trends, and the
+    // process at most QUERY_MAX_CONCURRENT. An admitted request gets QUERY_TIMEOUT_MS for all
+    // of its database work (DbPool::DeadlineScope): the wait for a connection and every
+    // statement; what still runs then is canceled and the answer is 503 query_timeout.
     DbPool& pool = service.Pool();
-    const auto handle = [log, &pool, authorize = std::move(authorize)](auto&& produce) {
-        return [log, &pool, authorize, produce](const httplib::Request& request,
-                                                httplib::Response& response) {
+    const QueryLimits limits = service.Limits();
+    auto admission =
+        std::make_shared<ConcurrencyLimiter>(limits.max_concurrent_per_key, limits.max_concurrent);
+    metrics.AddCallbackGauge("tributary_query_running", "Query requests admitted and running now",
+                             [admission] { return static_cast<double>(admission->Running()); });
+    const std::string refused_help =
+        "Query requests refused at once because too many queries were running, by the cap that "
+        "refused them (key: QUERY_MAX_CONCURRENT_PER_KEY, process: QUERY_MAX_CONCURRENT)";
+    common::Counter* refused_key = &metrics.GetCounter(
+        "tributary_query_concurrency_refused_total", refused_help, {{"limit", "key"}});
+    common::Counter* refused_process = &metrics.GetCounter(
+        "tributary_query_concurrency_refused_total", refused_help, {{"limit", "process"}});
+    const std::string timeout_help =
+        "Query requests answered 503 query_timeout, by where the time went (statement: a "
+        "statement still running at the deadline; pool: waiting for a database connection)";
+    common::Counter* timeouts_statement = &metrics.GetCounter(
+        "tributary_query_timeouts_total", timeout_help, {{"stage", "statement"}});
+    common::Counter* timeouts_pool =
+        &metrics.GetCounter("tributary_query_timeouts_total", timeout_help, {{"stage", "pool"}});
+    const std::string timeout_message =
+        "the query took longer than " + std::to_string(limits.timeout.count()) +
+        " ms, the limit of this API, and was canceled; ask for less (a shorter time range, "
+        "fewer steps) or retry later";
+    // A query that ran out of time will likely do so again at once: retry a budget later.
+    const std::string timeout_retry_after = std::to_string(
+        std::clamp<int64_t>((limits.timeout.count() + 999) / 1000, 1, 60));
+    const std::string key_cap_message =
+        "this API key already has " + std::to_string(admission->PerKeyCap()) +
+        " queries running, as many as it may; retry when one has finished";
+    const auto handle = [=, &pool, authorize = std::move(authorize)](auto&& produce) {
+        return [=, &pool](const httplib::Request& request, httplib::Response& response) {
             const auto principal = authorize(request, response, common::auth::Scope::kQuery);
             if (!principal) return;  // authorize has written the answer
             const std::string& tenant = principal->tenant_id;
+            // The anonymous tenant has no key id: all of its requests count as one key.
+            const auto admitted = admission->TryAdmit(
+                principal->anonymous ? "anonymous:" + tenant : principal->key_id);
+            switch (admitted.outcome) {
+                case ConcurrencyLimiter::Outcome::kAdmitted:
+                    break;
+                case ConcurrencyLimiter::Outcome::kKeyAtCap:
+                    refused_key->Inc();
+                    response.set_header("Retry-After", "1");
+                    common::SetError(response, 429, "too_many_concurrent_queries", key_cap_message);
+                    return;
+                case ConcurrencyLimiter::Outcome::kProcessAtCap:
+                    refused_process->Inc();
+                    response.set_header("Retry-After", "1");
+                    common::SetError(response, 503, "overloaded",
+                                     "the query API is running as many queries as it may; "
+                                     "retry shortly");
+                    return;
+            }
+            const DbPool::DeadlineScope deadline(pool, DbPool::Clock::now() + limits.timeout);
             try {
                 QueryResponse result;
                 try {
@@ -277,6 +337,21 @@ void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
                 response.status = result.status;
                 response.set_content(result.body, "application/json");
             } catch (const std::exception& e) {
+                // Past the deadline, a database error is the watchdog's cancel or what followed
+                // from it (the transaction it aborted).
+                const bool waited_for_connection =
+                    dynamic_cast<const DbPool::DeadlineExceeded*>(&e) != nullptr;
+                if (waited_for_connection || pg::IsQueryCanceled(e) ||
+                    (deadline.Expired() && dynamic_cast<const pqxx::failure*>(&e) != nullptr)) {
+                    (waited_for_connection ? timeouts_pool : timeouts_statement)->Inc();
+                    log->warn("query {} timed out after {} ms ({}): {}", request.path,
+                              limits.timeout.count(),
+                              waited_for_connection ? "waiting for a connection" : "statement",
+                              e.what());
+                    response.set_header("Retry-After", timeout_retry_after);
+                    common::SetError(response, 503, "query_timeout", timeout_message);
+                    return;
+                }
                 log->error("query {} failed: {}", request.path, e.what());
                 response.set_header("Retry-After", "2");
                 common::SetError(response, 503, "database_unavailable",
@@ -332,7 +407,6 @@ void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
                handle([research](const std::string& tenant, const Request& r) {
                    return research->Summary(tenant, r.params);
                }));
-    (void)metrics;
 }
 
 }  // namespace tributary::subscriber::query

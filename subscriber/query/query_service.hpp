@@ -1,8 +1,10 @@
 #pragma once
 
 #include "common/auth/principal.hpp"
+#include "common/http/server.hpp"
 #include "common/metrics.hpp"
 #include "subscriber/query/db_pool.hpp"
+#include "subscriber/query/query_limits.hpp"
 
 #include <httplib.h>
 
@@ -32,7 +34,8 @@ std::optional<Cursor> DecodeCursor(const std::string& tenant, const std::string&
 // (json_build_object), so rows are never parsed and re-serialized here. Thread-safe.
 class QueryService {
 public:
-    explicit QueryService(DbPool& pool) : pool_(pool) {}
+    // `limits` are applied by RegisterQueryRoutes to every request of the routes it serves.
+    explicit QueryService(DbPool& pool, QueryLimits limits = {}) : pool_(pool), limits_(limits) {}
 
     // 404 when the tenant has no event of the user (or researcher): another tenant's user
     // answers exactly like one that does not exist.
@@ -44,12 +47,15 @@ public:
     QueryResponse ResearcherEvents(const std::string& tenant, const std::string& researcher,
                                    const httplib::Request& request);
     QueryResponse Molecule(const std::string& tenant, const std::string& molecule_id);
-    // Empty when PostgreSQL answers, else the reason.
+    // Empty when PostgreSQL answers, else the reason. Waits at most the pool's statement
+    // timeout.
     std::string CheckDatabase();
     DbPool& Pool() { return pool_; }
+    const QueryLimits& Limits() const { return limits_; }
 
 private:
     DbPool& pool_;
+    QueryLimits limits_;
 };
 
 // SQL expression rendering one chemical_research_events row (alias c) as JSON, as the
@@ -57,9 +63,14 @@ private:
 const char* ChemicalRecordJson();
 
 // Registers the query endpoints on `server`. Every request is first decided by `authorize`
-// (scope `query`); when it refuses, its answer (401/403/429/503) is sent as written, else the
-// handler runs for the principal's tenant. `service` and `authorize` must outlive `server`.
-void RegisterQueryRoutes(httplib::Server& server, QueryService& service,
+// (scope `query`); when it refuses, its answer (401/403/429/503) is sent as written. Then the
+// service's limits apply: a key already running `max_concurrent_per_key` queries gets `429
+// too_many_concurrent_queries`, a process running `max_concurrent` gets `503 overloaded`
+// (both at once, with Retry-After: 1), and an admitted request has `timeout` for all of its
+// database work, past which it answers `503 query_timeout`. Else the handler runs for the
+// principal's tenant. `service` and `authorize` must outlive `server`; `metrics` counts
+// timeouts and refusals.
+void RegisterQueryRoutes(common::http::Server& server, QueryService& service,
                          common::MetricsRegistry& metrics, common::auth::Authorize authorize);
 
 }  // namespace tributary::subscriber::query

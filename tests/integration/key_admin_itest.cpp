@@ -2,6 +2,7 @@
 // the services authenticate through (PgKeyLookup), and the query API's admin routes served
 // in-process with a small authorize function over the same store.
 #include "common/auth/api_key.hpp"
+#include "common/http/server.hpp"
 #include "common/http_util.hpp"
 #include "subscriber/pg/key_repository.hpp"
 #include "subscriber/query/admin_routes.hpp"
@@ -363,14 +364,13 @@ protected:
         lookup_ = std::make_shared<PgKeyLookup>(db_.Url());
         repository_ = std::make_unique<subscriber::pg::KeyRepository>(db_.Url());
         subscriber::query::RegisterAdminRoutes(server_, *repository_, Authorizer(lookup_));
-        port_ = common::BindToAnyPort(server_, "127.0.0.1");
+        port_ = server_.Bind("127.0.0.1", 0);
         ASSERT_GT(port_, 0);
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        ASSERT_TRUE(WaitFor([this] { return server_.is_running(); }, 5s));
+        thread_ = std::thread([this] { server_.Run(); });
     }
 
     void TearDown() override {
-        server_.stop();
+        server_.Stop();
         if (thread_.joinable()) thread_.join();
     }
 
@@ -448,7 +448,8 @@ protected:
     Json beta_admin_;
     std::shared_ptr<PgKeyLookup> lookup_;
     std::unique_ptr<subscriber::pg::KeyRepository> repository_;
-    httplib::Server server_;
+    common::MetricsRegistry metrics_;
+    common::http::Server server_{{}, metrics_, "query"};
     int port_ = 0;
     std::thread thread_;
 };
@@ -632,7 +633,8 @@ TEST_F(AdminRoutes, InvalidBodiesAnswer400NamingTheField) {
 
 TEST(AdminRoutesOutage, AnUnreachableStoreAnswers503WithRetryAfter) {
     subscriber::pg::KeyRepository repository("postgresql://postgres@127.0.0.1:1/nothing");
-    httplib::Server server;
+    common::MetricsRegistry metrics;
+    common::http::Server server({}, metrics, "query");
     subscriber::query::RegisterAdminRoutes(server, repository,
                                            [](const httplib::Request&, httplib::Response&,
                                               Scope) -> std::optional<common::auth::Principal> {
@@ -642,10 +644,9 @@ TEST(AdminRoutesOutage, AnUnreachableStoreAnswers503WithRetryAfter) {
                                                principal.scopes = {Scope::kAdmin};
                                                return principal;
                                            });
-    const int port = common::BindToAnyPort(server, "127.0.0.1");
+    const int port = server.Bind("127.0.0.1", 0);
     ASSERT_GT(port, 0);
-    std::thread thread([&] { server.listen_after_bind(); });
-    ASSERT_TRUE(WaitFor([&] { return server.is_running(); }, 5s));
+    std::thread thread([&] { server.Run(); });
     httplib::Client client("127.0.0.1", port);
     const auto check = [](const httplib::Result& result) {
         ASSERT_TRUE(result);
@@ -659,7 +660,7 @@ TEST(AdminRoutesOutage, AnUnreachableStoreAnswers503WithRetryAfter) {
     const auto bad = client.Post("/api/v1/admin/keys", "{", "application/json");
     ASSERT_TRUE(bad);
     EXPECT_EQ(bad->status, 400);
-    server.stop();
+    server.Stop();
     thread.join();
 }
 

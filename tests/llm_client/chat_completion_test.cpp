@@ -1,7 +1,9 @@
 #include "llm_client/chat_completion.hpp"
-#include "tests/llm_client/test_support.hpp"
 
 #include <gtest/gtest.h>
+
+#include "common/envelope.hpp"
+#include "tests/llm_client/test_support.hpp"
 
 namespace tributary::llm {
 namespace {
@@ -149,6 +151,36 @@ TEST(ApiErrorParsing, RecognisesAServerThatDoesNotSupportJsonSchema) {
     EXPECT_FALSE(IsJsonSchemaUnsupported(500, openai));
     EXPECT_FALSE(
         IsJsonSchemaUnsupported(400, ParseApiError(R"({"error": {"message": "bad model"}})")));
+}
+
+// Found by tests/fuzz (llm_response): what the parsers return goes into logs, jsonb provenance
+// and event_processing_status.last_error, and PostgreSQL refuses NUL and invalid UTF-8.
+TEST(ApiErrorParsing, ReturnsStorableTextForBinaryOrLatin1Bodies) {
+    const ApiError error =
+        ParseApiError(std::string("<html>Service indisponible \xe9t\xe9 \0 x", 34));
+    EXPECT_EQ(error.message, "<html>Service indisponible \xEF\xBF\xBDt\xEF\xBF\xBD \xEF\xBF\xBD x");
+    EXPECT_TRUE(common::IsValidUtf8(error.Describe()));
+}
+
+TEST(ApiErrorParsing, ReplacesNulEscapesInJsonStrings) {
+    const ApiError error = ParseApiError(
+        R"({"error": {"message": "up\u0000stream", "type": "t\u0000", "code": "c"}})");
+    EXPECT_EQ(error.message, "up\xEF\xBF\xBDstream");
+    EXPECT_EQ(error.type, "t\xEF\xBF\xBD");
+    EXPECT_EQ(ParseApiError(R"({"error": "a\u0000"})").message, "a\xEF\xBF\xBD");
+}
+
+TEST(ChatCompletionParsing, ReturnsStorableTextForNulEscapes) {
+    const ParsedCompletion parsed = ParseChatCompletion(
+        R"({"model": "m\u0000", "choices": [{"message": {"content": "\u0000 not json"},)"
+        R"( "finish_reason": "stop"}]})");
+    EXPECT_EQ(parsed.status, CompletionStatus::kInvalidJson);
+    EXPECT_EQ(parsed.model, "m\xEF\xBF\xBD");
+    EXPECT_EQ(parsed.detail.find('\0'), std::string::npos);
+    const ParsedCompletion refused = ParseChatCompletion(
+        R"({"choices": [{"message": {"content": null, "refusal": "no\u0000"}}]})");
+    EXPECT_EQ(refused.status, CompletionStatus::kRefused);
+    EXPECT_EQ(refused.detail.find('\0'), std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
-#include "llm_client/rate_limit_headers.hpp"
-
 #include <gtest/gtest.h>
+
+#include <string>
+
+#include "llm_client/rate_limit_headers.hpp"
 
 namespace tributary::llm {
 namespace {
@@ -113,6 +115,32 @@ TEST(RateLimitHeaderParsing, LeavesBadValuesUnset) {
     EXPECT_FALSE(parsed.remaining_requests);
     EXPECT_FALSE(parsed.reset_tokens);
     EXPECT_TRUE(parsed.Empty());
+}
+
+// Found by tests/fuzz (llm_response): converting such values to int64 milliseconds was
+// undefined behaviour (UBSan: float-cast-overflow, signed-integer-overflow).
+TEST(DurationParsing, RejectsWaitsNoInt64OfMillisecondsHolds) {
+    EXPECT_FALSE(ParseDuration("99999999999999999999999"));
+    EXPECT_FALSE(ParseDuration("1" + std::string(300, '0') + "s"));
+    EXPECT_EQ(ParseDuration("1000000000"), milliseconds(1'000'000'000'000));
+}
+
+TEST(RetryAfterParsing, IgnoresAbsurdWaitsAndFallsBackToTheOtherHeader) {
+    EXPECT_FALSE(
+        ParseRetryAfter({{"retry-after-ms", "99999999999999999999999999999"}}, WallTime{}));
+    EXPECT_FALSE(ParseRetryAfter({{"retry-after", "1" + std::string(30, '0')}}, WallTime{}));
+    EXPECT_EQ(
+        ParseRetryAfter({{"retry-after-ms", "1" + std::string(30, '0')}, {"retry-after", "2"}},
+                        WallTime{}),
+        milliseconds(2000));
+}
+
+TEST(HttpDateParsing, RejectsYearsOutsideWhatTheClockCanCount) {
+    // WallTime is nanoseconds in 64 bits: years 1678 to 2262.
+    EXPECT_FALSE(ParseHttpDate("Mon, 01 Jan 1007 00:00:00 GMT"));
+    EXPECT_FALSE(ParseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT"));
+    EXPECT_FALSE(ParseRetryAfter({{"retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"}}, WallTime{}));
+    EXPECT_TRUE(ParseHttpDate("Sat, 01 Jan 2100 00:00:00 GMT"));
 }
 
 }  // namespace

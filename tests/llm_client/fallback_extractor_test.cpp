@@ -343,5 +343,18 @@ TEST(FallbackExtraction, SurvivesHostileInputOnAWorkerThreadStack) {
     worker.join();
 }
 
+// Found by tests/fuzz (lab_notes): a name that is not UTF-8 went into the summary, and
+// serializing the record threw (nlohmann type_error 316) out of a function documented never to.
+TEST(FallbackExtraction, NeverThrowsForANameThatIsNotUtf8) {
+    nlohmann::json record;
+    ASSERT_NO_THROW(record = ExtractFromNotes("Z\xff\xed\xa0\x80",
+                                              "white powder, mp 135 \xC2\xB0"
+                                              "C"));
+    EXPECT_TRUE(ValidateProperties(record).empty());
+    std::string dumped;
+    ASSERT_NO_THROW(dumped = record.dump());
+    EXPECT_NE(record["summary"].get<std::string>().find("Z\xEF\xBF\xBD"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tributary::llm

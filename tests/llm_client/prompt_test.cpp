@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/envelope.hpp"
+
 namespace tributary::llm {
 namespace {
 
@@ -51,6 +53,21 @@ TEST(Prompt, EstimatesAboutFourCharactersPerTokenPlusTheCompletionAllowance) {
     EXPECT_EQ(EstimateTokens("abcde"), 2);
     const nlohmann::json messages = {{{"role", "user"}, {"content", std::string(400, 'x')}}};
     EXPECT_EQ(EstimateRequestTokens(messages, 600), 4 + 100 + 600);
+}
+
+TEST(StorableText, KeepsValidTextAndReplacesEveryOtherByteAndNul) {
+    const std::string valid =
+        "plain \xC2\xB0"
+        "C \xF0\x9F\x99\x82";
+    EXPECT_EQ(StorableText(valid), valid);
+    EXPECT_EQ(StorableText(std::string("a\0b", 3)),
+              "a\xEF\xBF\xBD"
+              "b");
+    EXPECT_EQ(StorableText("\xff"), "\xEF\xBF\xBD");
+    EXPECT_EQ(StorableText("\xC3"), "\xEF\xBF\xBD");  // cut sequence
+    EXPECT_EQ(StorableText("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+    EXPECT_EQ(StorableText("\xC0\xAFx"), "\xEF\xBF\xBD\xEF\xBF\xBDx");                // overlong
+    EXPECT_TRUE(common::IsValidUtf8(StorableText("\xF4\x90\x80\x80")));  // past U+10FFFF
 }
 
 }  // namespace

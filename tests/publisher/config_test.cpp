@@ -77,6 +77,13 @@ TEST(LoadPublisherConfig, ReadsEveryDocumentedVariable) {
                            {"PUBLISHER_HTTP_THREADS", "8"},
                            {"PUBLISHER_MAX_BODY_BYTES", "65536"},
                            {"PUBLISHER_MAX_BATCH", "50"},
+                           {"HTTP_IO_THREADS", "2"},
+                           {"HTTP_MAX_CONNECTIONS", "5000"},
+                           {"HTTP_MAX_HEADER_BYTES", "4096"},
+                           {"HTTP_IDLE_TIMEOUT_MS", "1500"},
+                           {"HTTP_HEAD_TIMEOUT_MS", "2500"},
+                           {"HTTP_BODY_TIMEOUT_MS", "3500"},
+                           {"HTTP_WRITE_TIMEOUT_MS", "4500"},
                            {"PUBLISHER_DELIVERY_TIMEOUT_MS", "2000"},
                            {"KAFKA_LINGER_MS", "0"},
                            {"KAFKA_CREATE_TOPICS", "false"},
@@ -86,9 +93,16 @@ TEST(LoadPublisherConfig, ReadsEveryDocumentedVariable) {
     const PublisherConfig config = LoadPublisherConfig(env);
     EXPECT_EQ(config.host, "127.0.0.1");
     EXPECT_EQ(config.port, 18000);
-    EXPECT_EQ(config.http_threads, 8);
-    EXPECT_EQ(config.max_body_bytes, 65536u);
+    EXPECT_EQ(config.http.worker_threads, 8);
+    EXPECT_EQ(config.http.max_body_bytes, 65536u);
     EXPECT_EQ(config.limits.max_batch_events, 50u);
+    EXPECT_EQ(config.http.io_threads, 2);
+    EXPECT_EQ(config.http.max_connections, 5000u);
+    EXPECT_EQ(config.http.max_header_bytes, 4096u);
+    EXPECT_EQ(config.http.idle_timeout, std::chrono::milliseconds(1500));
+    EXPECT_EQ(config.http.head_timeout, std::chrono::milliseconds(2500));
+    EXPECT_EQ(config.http.body_timeout, std::chrono::milliseconds(3500));
+    EXPECT_EQ(config.http.write_timeout, std::chrono::milliseconds(4500));
     EXPECT_EQ(config.delivery_timeout, std::chrono::milliseconds(2000));
     EXPECT_EQ(config.linger, std::chrono::milliseconds(0));
     EXPECT_FALSE(config.create_topics);
@@ -108,6 +122,7 @@ TEST(LoadPublisherConfig, ReportsEveryBadValueInOneError) {
                            {"PUBLISHER_PORT", "70000"},
                            {"PUBLISHER_MAX_BATCH", "lots"},
                            {"PUBLISHER_DELIVERY_TIMEOUT_MS", "10"},
+                           {"HTTP_HEAD_TIMEOUT_MS", "soon"},
                            {"KAFKA_CREATE_TOPICS", "sometimes"},
                            {"KAFKA_PROPERTIES", "broken"},
                            {"LOG_FORMAT", "xml"}});
@@ -115,11 +130,11 @@ TEST(LoadPublisherConfig, ReportsEveryBadValueInOneError) {
         LoadPublisherConfig(env);
         FAIL() << "expected ConfigError";
     } catch (const common::ConfigError& error) {
-        EXPECT_THAT(error.Problems(), SizeIs(6));
+        EXPECT_THAT(error.Problems(), SizeIs(7));
         const std::string what = error.what();
         for (const char* fragment :
              {"PUBLISHER_PORT=70000", "PUBLISHER_MAX_BATCH='lots'", "PUBLISHER_DELIVERY_TIMEOUT_MS=10",
-              "KAFKA_CREATE_TOPICS='sometimes'", "KAFKA_PROPERTIES", "LOG_FORMAT='xml'"}) {
+              "HTTP_HEAD_TIMEOUT_MS='soon'", "KAFKA_CREATE_TOPICS='sometimes'", "KAFKA_PROPERTIES", "LOG_FORMAT='xml'"}) {
             EXPECT_THAT(what, HasSubstr(fragment));
         }
     }

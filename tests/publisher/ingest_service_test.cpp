@@ -190,6 +190,80 @@ TEST_F(IngestServiceTest, AnswersInvalidUtf8With400InvalidJson) {
     EXPECT_EQ(sink_.publish_calls, 0);
 }
 
+// nlohmann reports a number no double can hold (1e999999) as out_of_range, not parse_error;
+// the service once let it escape and the HTTP layer answered 500.
+TEST_F(IngestServiceTest, AnswersANumberOutOfRangeWith400NamingTheField) {
+    const std::string body = R"({"user_id":"a","event_type":"b","metadata":{"x":1e999999}})";
+    const IngestResponse response =
+        service_.Ingest(EventKind::kAnalytics, "application/json", body, caller_);
+    EXPECT_EQ(response.status, 400);
+    EXPECT_EQ(response.body["error"]["code"], "invalid_json");
+    ASSERT_THAT(response.body["error"]["details"], SizeIs(1));
+    const json& detail = response.body["error"]["details"][0];
+    EXPECT_EQ(detail["index"], 0);
+    EXPECT_EQ(detail["field"], "metadata.x");
+    EXPECT_EQ(detail["byte"],
+              body.find("1e999999") + 8);  // its last character, as for syntax errors
+    EXPECT_THAT(detail["reason"].get<std::string>(), HasSubstr("1e999999"));
+    EXPECT_EQ(sink_.publish_calls, 0);
+}
+
+TEST_F(IngestServiceTest, NamesTheEventAndFieldOfANumberOutOfRangeInABatch) {
+    const std::string body =
+        R"({"events": [{"molecule_id": "m0", "researcher": "r", "data": {}},)"
+        R"( {"molecule_id": "m1", "researcher": "r", "data": {"measurements": {"t": [1, -2E+400]}}}]})";
+    const IngestResponse response =
+        service_.Ingest(EventKind::kChemical, "application/json", body, caller_);
+    EXPECT_EQ(response.status, 400);
+    ASSERT_THAT(response.body["error"]["details"], SizeIs(1));
+    const json& detail = response.body["error"]["details"][0];
+    EXPECT_EQ(detail["index"], 1);
+    EXPECT_EQ(detail["field"], "data.measurements.t[1]");
+    EXPECT_EQ(sink_.publish_calls, 0);
+}
+
+TEST_F(IngestServiceTest, AnswersATopLevelNumberOutOfRangeWith400ForTheBody) {
+    const IngestResponse response =
+        service_.Ingest(EventKind::kAnalytics, "application/json", "-1e400", caller_);
+    EXPECT_EQ(response.status, 400);
+    EXPECT_EQ(response.body["error"]["code"], "invalid_json");
+    EXPECT_EQ(response.body["error"]["details"][0]["field"], "(body)");
+}
+
+// Kafka refuses messages over message.max.bytes (1,000,000 by default): such an event was
+// handed to the sink, which answered 503 with Retry-After, and the client retried for ever.
+TEST_F(IngestServiceTest, AnswersAnEventTooLargeForKafkaWith400NamingItAndPublishesNothing) {
+    json big = Analytics("user-2");
+    big["attachment"] = std::string(1'000'000, 'x');  // unknown fields have no size limit
+    const json body = {{"events", {Analytics(), big}}};
+    const IngestResponse response = Post(EventKind::kAnalytics, body);
+    EXPECT_EQ(response.status, 400);
+    EXPECT_EQ(response.body["error"]["code"], "validation_failed");
+    ASSERT_THAT(response.body["error"]["details"], SizeIs(1));
+    const json& detail = response.body["error"]["details"][0];
+    EXPECT_EQ(detail["index"], 1);
+    EXPECT_EQ(detail["field"], "(event)");
+    EXPECT_THAT(detail["reason"].get<std::string>(), HasSubstr("1000000"));
+    EXPECT_EQ(sink_.publish_calls, 0);
+
+    big["attachment"] = std::string(900'000, 'x');
+    EXPECT_EQ(Post(EventKind::kAnalytics, big).status, 202);
+}
+
+// Found by tests/fuzz (ingest): a NUL in the member with the empty name was reported with the
+// empty field, a 400 naming nothing.
+TEST_F(IngestServiceTest, NamesTheMemberWithTheEmptyNameWhenItHoldsNul) {
+    const std::string body = R"({"user_id": "u", "event_type": "t", "": "a\u0000b"})";
+    const IngestResponse response =
+        service_.Ingest(EventKind::kAnalytics, "application/json", body, caller_);
+    EXPECT_EQ(response.status, 400);
+    ASSERT_THAT(response.body["error"]["details"], SizeIs(1));
+    EXPECT_EQ(response.body["error"]["details"][0]["field"], "\"\"");
+    EXPECT_THAT(response.body["error"]["details"][0]["reason"].get<std::string>(),
+                HasSubstr("U+0000"));
+    EXPECT_EQ(sink_.publish_calls, 0);
+}
+
 // --- Validation failures ----------------------------------------------------------------------
 
 TEST_F(IngestServiceTest, AnswersAnInvalidEventWith400DetailsAndPublishesNothing) {

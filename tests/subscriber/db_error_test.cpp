@@ -88,5 +88,14 @@ TEST(SqlState, IsEmptyForOtherExceptions) {
     EXPECT_EQ(SqlState(std::runtime_error("x")), "");
 }
 
+TEST(IsQueryCanceled, HoldsForTheQueryCanceledStateOnly) {
+    // "canceling statement due to statement timeout" and "... due to user request" share it.
+    EXPECT_TRUE(IsQueryCanceled(pqxx::sql_error("canceling statement", "SELECT 1", "57014")));
+    EXPECT_FALSE(IsQueryCanceled(pqxx::sql_error("lock timeout", "SELECT 1", "55P03")));
+    EXPECT_FALSE(IsQueryCanceled(pqxx::sql_error("shutting down", "SELECT 1", "57P01")));
+    EXPECT_FALSE(IsQueryCanceled(pqxx::broken_connection("gone")));
+    EXPECT_FALSE(IsQueryCanceled(std::runtime_error("57014")));
+}
+
 }  // namespace
 }  // namespace tributary::subscriber::pg
