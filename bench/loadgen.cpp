@@ -15,6 +15,7 @@
 //
 // Prints one JSON object on stdout.
 
+#include "bench/cli.hpp"
 #include "bench/event_gen.hpp"
 
 #include <httplib.h>
@@ -98,28 +99,22 @@ Options ParseOptions(int argc, char** argv) {
         };
         try {
             if (arg == "--url") {
-                std::string url = value();
-                if (url.rfind("http://", 0) != 0) Usage("--url must start with http://");
-                url = url.substr(7);
-                if (const auto slash = url.find('/'); slash != std::string::npos) url.resize(slash);
-                const auto colon = url.rfind(':');
-                if (colon == std::string::npos) Usage("--url needs a port");
-                o.host = url.substr(0, colon);
-                o.port = std::stoi(url.substr(colon + 1));
+                std::string problem;
+                const auto endpoint = tributary::bench::ParseHttpUrl(value(), problem);
+                if (!endpoint) Usage(problem);
+                o.host = endpoint->host;
+                o.port = endpoint->port;
             } else if (arg == "--path") {
                 o.path = value();
             } else if (arg == "--header") {
-                const std::string header = value();
-                const auto colon = header.find(':');
-                if (colon == std::string::npos || colon == 0) Usage("--header needs 'Name: value'");
-                std::string field = header.substr(colon + 1);
-                while (!field.empty() && field.front() == ' ') field.erase(0, 1);
-                o.headers.emplace_back(header.substr(0, colon), field);
+                auto header = tributary::bench::ParseHeader(value());
+                if (!header) Usage("--header needs 'Name: value'");
+                o.headers.push_back(std::move(*header));
             } else if (arg == "--auth-env") {
                 const std::string name = value();
-                const char* key = std::getenv(name.c_str());
-                if (key == nullptr || *key == '\0') Usage("--auth-env " + name + ": the variable is not set");
-                o.headers.emplace_back("Authorization", std::string("Bearer ") + key);
+                auto bearer = tributary::bench::BearerFromEnv(name);
+                if (!bearer) Usage("--auth-env " + name + ": the variable is not set");
+                o.headers.emplace_back("Authorization", std::move(*bearer));
             } else if (arg == "--kind") {
                 o.kind = value();
                 if (o.kind != "analytics" && o.kind != "chemical") Usage("--kind analytics|chemical");

@@ -23,6 +23,8 @@
 // object on stdout. --ready-file PATH is written once all N connections are open at the same
 // time (a script waits for it before starting its measured load).
 
+#include "bench/cli.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
@@ -94,14 +96,11 @@ Options ParseOptions(int argc, char** argv) {
         };
         try {
             if (arg == "--url") {
-                std::string url = value();
-                if (url.rfind("http://", 0) != 0) Usage("--url must start with http://");
-                url = url.substr(7);
-                if (const auto slash = url.find('/'); slash != std::string::npos) url.resize(slash);
-                const auto colon = url.rfind(':');
-                if (colon == std::string::npos) Usage("--url needs a port");
-                o.host = url.substr(0, colon);
-                o.port = std::stoi(url.substr(colon + 1));
+                std::string problem;
+                const auto endpoint = tributary::bench::ParseHttpUrl(value(), problem);
+                if (!endpoint) Usage(problem);
+                o.host = endpoint->host;
+                o.port = endpoint->port;
             } else if (arg == "--path") {
                 o.path = value();
             } else if (arg == "--connections") {
@@ -130,20 +129,14 @@ Options ParseOptions(int argc, char** argv) {
                     o.kinds.push_back(static_cast<Kind>(it - kKindNames.begin()));
                 }
             } else if (arg == "--header") {
-                const std::string header = value();
-                if (header.find(':') == std::string::npos ||
-                    header.find('\r') != std::string::npos ||
-                    header.find('\n') != std::string::npos) {
-                    Usage("--header needs 'Name: value'");
-                }
-                o.extra_headers += header + "\r\n";
+                const auto header = tributary::bench::ParseHeader(value());
+                if (!header) Usage("--header needs 'Name: value'");
+                o.extra_headers += header->first + ": " + header->second + "\r\n";
             } else if (arg == "--auth-env") {
-                // The key is read from the environment so that it never shows in the process list.
                 const std::string name = value();
-                const char* key = std::getenv(name.c_str());
-                if (key == nullptr || *key == '\0')
-                    Usage("--auth-env " + name + ": the variable is not set");
-                o.extra_headers += std::string("Authorization: Bearer ") + key + "\r\n";
+                const auto bearer = tributary::bench::BearerFromEnv(name);
+                if (!bearer) Usage("--auth-env " + name + ": the variable is not set");
+                o.extra_headers += "Authorization: " + *bearer + "\r\n";
             } else {
                 Usage("unknown option " + arg);
             }
