@@ -23,9 +23,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Deadlines the services run with in this test (short, so the test is quick).
-constexpr auto kIdle = 2000ms;
-constexpr auto kHead = 4000ms;
-constexpr auto kBody = 4000ms;
+constexpr auto kIdleDeadline = 2000ms;
+constexpr auto kHeadDeadline = 4000ms;
+constexpr auto kBodyDeadline = 4000ms;
 constexpr int kSlowConnections = 2000;
 
 enum class Slowness { kIdle, kHead, kBody };
@@ -141,9 +141,9 @@ protected:
         database_ = new TestDatabase();
         ports_ = {FreePort(), FreePort(), FreePort()};
         Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "itest-front-door-" + UniqueSuffix(), ports_);
-        env["HTTP_IDLE_TIMEOUT_MS"] = std::to_string(kIdle.count());
-        env["HTTP_HEAD_TIMEOUT_MS"] = std::to_string(kHead.count());
-        env["HTTP_BODY_TIMEOUT_MS"] = std::to_string(kBody.count());
+        env["HTTP_IDLE_TIMEOUT_MS"] = std::to_string(kIdleDeadline.count());
+        env["HTTP_HEAD_TIMEOUT_MS"] = std::to_string(kHeadDeadline.count());
+        env["HTTP_BODY_TIMEOUT_MS"] = std::to_string(kBodyDeadline.count());
         query_ = StartQuery(env, ports_.query).release();
         publisher_ = StartPublisher(env, ports_.publisher).release();
     }
@@ -167,7 +167,7 @@ protected:
         int requests = 0;
         const auto started = Clock::now();
         bool checked_mid_way = false;
-        while (Clock::now() - started < kHead + 2500ms) {
+        while (Clock::now() - started < kHeadDeadline + 2500ms) {
             slow.Tick();
             const auto sent = Clock::now();
             const int status = normal();
@@ -176,7 +176,7 @@ protected:
             ++requests;
             EXPECT_EQ(status, expected_status) << "normal request " << requests << " on " << service;
             EXPECT_LT(took, 1000ms) << "normal request " << requests << " on " << service;
-            if (!checked_mid_way && Clock::now() - started > kIdle + 1000ms) {
+            if (!checked_mid_way && Clock::now() - started > kIdleDeadline + 1000ms) {
                 // Idle ones are gone by now; trickling ones are still being read: the head and
                 // body deadlines are for the whole head and body, not per byte.
                 checked_mid_way = true;
@@ -191,8 +191,8 @@ protected:
         EXPECT_EQ(slow.Open(Slowness::kIdle), 0u) << service;
         EXPECT_EQ(slow.Open(Slowness::kHead), 0u) << service;
         EXPECT_EQ(slow.Open(Slowness::kBody), 0u) << service;
-        EXPECT_LT(slow.LatestClose(Slowness::kIdle), kIdle + 1500ms) << service;
-        EXPECT_GE(slow.LatestClose(Slowness::kHead), kHead - 500ms) << service;
+        EXPECT_LT(slow.LatestClose(Slowness::kIdle), kIdleDeadline + 1500ms) << service;
+        EXPECT_GE(slow.LatestClose(Slowness::kHead), kHeadDeadline - 500ms) << service;
         EXPECT_FALSE(slow.AnySlowClientAnswered()) << service;
         std::cout << service << ": " << requests << " normal requests during " << kSlowConnections
                   << " slow connections, slowest " << worst.count() << " ms\n";
