@@ -265,7 +265,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 };
 
 // One client connection. Every member is touched only on the connection's strand, except
-// request_/response_ while a worker runs the handler (the strand waits for it: state kHandling).
+// request_/response_ while a worker runs the handler (the strand has no operation pending then).
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
@@ -289,16 +289,14 @@ public:
     // On the strand: the server is stopping.
     void OnStop() {
         stop_requested_ = true;
-        if (state_ == State::kIdle) Close();
+        if (waiting_for_request_) Close();
     }
 
 private:
-    enum class State { kIdle, kReading, kHandling, kWriting, kClosing };
-
     const ServerOptions& Options() const { return server_->options; }
 
     void WaitForRequest() {
-        state_ = State::kIdle;
+        waiting_for_request_ = true;
         if (stop_requested_ || server_->stopping.load()) return Close();
         if (buffer_.size() > 0) return ReadHead();  // a pipelined request is already here
         stream_.expires_after(Options().idle_timeout);
@@ -318,7 +316,7 @@ private:
     }
 
     void ReadHead() {
-        state_ = State::kReading;
+        waiting_for_request_ = false;
         parser_.emplace();
         parser_->header_limit(static_cast<uint32_t>(Options().max_header_bytes));
         parser_->body_limit(static_cast<uint64_t>(Options().max_body_bytes));
@@ -367,8 +365,7 @@ private:
             if (beast::error_code parse_error; !ParseBufferedBody(parse_error)) {
                 return OnReadError(parse_error, Phase::kBody);
             }
-            state_ = State::kHandling;
-            asio::post(*server_->workers, [self = shared_from_this(),
+                asio::post(*server_->workers, [self = shared_from_this(),
                                            work = asio::make_work_guard(server_->ioc)] {
                 self->RunHeadCheck();
             });
@@ -402,7 +399,6 @@ private:
 
     // On the strand, the head accepted: read the body (if any), then dispatch.
     void ContinueAfterHead() {
-        state_ = State::kReading;
         if (parser_->is_done()) return Dispatch();
         const auto& head = parser_->get();
         const auto expect = head[bhttp::field::expect];
@@ -509,7 +505,6 @@ private:
     }
 
     void Dispatch() {
-        state_ = State::kHandling;
         TakeBody();
         // The event loop must not run out of work (and Run() return) while a handler runs.
         asio::post(*server_->workers, [self = shared_from_this(),
@@ -575,7 +570,6 @@ private:
 
     // On the strand: writes response_; `close` ends the connection afterwards.
     void Answer(int route, bool close) {
-        state_ = State::kWriting;
         server_->CountRequest(route, response_.status);
         linger_ = close;
         close_after_ = close || !keep_alive_ || stop_requested_ || server_->stopping.load() ||
@@ -623,7 +617,6 @@ private:
 
     // Half-closes, then reads and drops what the client still sends for a moment.
     void Linger() {
-        state_ = State::kClosing;
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.expires_after(kLingerTime);
@@ -641,7 +634,6 @@ private:
     }
 
     void Close() {
-        state_ = State::kClosing;
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
@@ -656,7 +648,8 @@ private:
     std::string head_text_;
     const Route* route_ = nullptr;
     int route_index_ = kRejected;
-    State state_ = State::kIdle;
+    // Between requests (the only state in which Stop() may close the connection at once).
+    bool waiting_for_request_ = true;
     bool keep_alive_ = true;
     bool head_only_ = false;
     bool close_after_ = false;
