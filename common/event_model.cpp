@@ -4,6 +4,7 @@
 #include "common/ids.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -233,7 +234,14 @@ json TakePayload(const json& event, json* movable) {
 std::optional<ValidatedEvent> ValidateAnalytics(EventValidator& v, const json& event,
                                                 json* movable, const std::string& received_text) {
     const std::string* user_id = v.String(event, "user_id", "user_id", true, 1, 128);
-    if (const std::string* type = v.String(event, "event_type", "event_type", true, 1, 64)) {
+    if (v.Limits().free_form_event_names) {
+        if (const std::string* type = v.String(event, "event_type", "event_type", true, 1,
+                                               kMaxEventNameChars)) {
+            if (const std::string problem = EventNameProblem(*type); !problem.empty()) {
+                v.Fail("event_type", problem);
+            }
+        }
+    } else if (const std::string* type = v.String(event, "event_type", "event_type", true, 1, 64)) {
         for (const char c : *type) {
             if (!IsEventTypeChar(c)) {
                 v.Fail("event_type", "may contain only letters, digits and _ . : -");
@@ -356,6 +364,58 @@ size_t JsonNestingDepth(std::string_view json_text) {
         }
     }
     return deepest;
+}
+
+bool IsNativeEventType(std::string_view name) {
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), IsEventTypeChar);
+}
+
+std::string EventNameProblem(std::string_view name) {
+    if (name.empty()) return "must not be empty";
+    // Decodes as it checks: a code point at a time, refusing overlong forms and surrogates.
+    size_t chars = 0;
+    bool blank = true;
+    for (size_t i = 0; i < name.size();) {
+        const auto byte = static_cast<unsigned char>(name[i]);
+        uint32_t code = 0;
+        size_t length = 0;
+        if (byte < 0x80) {
+            code = byte;
+            length = 1;
+        } else if ((byte & 0xE0) == 0xC0) {
+            code = byte & 0x1F;
+            length = 2;
+        } else if ((byte & 0xF0) == 0xE0) {
+            code = byte & 0x0F;
+            length = 3;
+        } else if ((byte & 0xF8) == 0xF0) {
+            code = byte & 0x07;
+            length = 4;
+        } else {
+            return "is not valid UTF-8";
+        }
+        if (i + length > name.size()) return "is not valid UTF-8";
+        for (size_t k = 1; k < length; ++k) {
+            const auto next = static_cast<unsigned char>(name[i + k]);
+            if ((next & 0xC0) != 0x80) return "is not valid UTF-8";
+            code = (code << 6) | (next & 0x3F);
+        }
+        static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (code < kMinimum[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+            return "is not valid UTF-8";
+        }
+        if (code < 0x20 || (code >= 0x7F && code <= 0x9F)) {
+            return "must not contain control characters";
+        }
+        if (code != ' ' && code != 0xA0 && code != 0x3000) blank = false;
+        ++chars;
+        i += length;
+    }
+    if (chars > kMaxEventNameChars) {
+        return "must be at most " + std::to_string(kMaxEventNameChars) + " characters";
+    }
+    if (blank) return "must not be blank";
+    return {};
 }
 
 size_t Utf8Length(std::string_view text) {

@@ -36,6 +36,9 @@ struct ValidatedEvent {
 
 struct ValidationLimits {
     size_t max_batch_events = 1000;
+    // event_type rule: false, the native one (1-64 characters of [A-Za-z0-9_.:-]); true, the
+    // Segment one (EventNameProblem): what the Segment-compatible routes accept.
+    bool free_form_event_names = false;
     size_t max_metadata_bytes = 16 * 1024;  // serialized metadata / context / measurements
     size_t max_notes_chars = 16 * 1024;
     size_t max_smiles_chars = 4096;
@@ -61,6 +64,19 @@ ValidationOutcome ValidateRequest(EventKind kind, const nlohmann::json& body, Sy
 ValidationOutcome ValidateRequest(EventKind kind, nlohmann::json&& body, SystemTime received_at,
                                   const ValidationLimits& limits = {},
                                   const EventIdSource& new_event_id = {});
+
+// The native event_type rule: 1-64 characters of [A-Za-z0-9_.:-].
+bool IsNativeEventType(std::string_view name);
+
+// Longest event name the Segment-compatible routes accept, in code points.
+inline constexpr size_t kMaxEventNameChars = 200;
+
+// Why `name` is not a storable event name, or empty when it is: 1 to kMaxEventNameChars code
+// points of valid UTF-8, not blank, without control characters (U+0000-U+001F, U+007F-U+009F).
+// Every native event type is one; Segment names such as "Order Completed" or "Commande validée"
+// are too. The rule the query API's event_type parameters follow.
+std::string EventNameProblem(std::string_view name);
+inline bool IsValidEventName(std::string_view name) { return EventNameProblem(name).empty(); }
 
 // Number of Unicode code points in valid UTF-8 text.
 size_t Utf8Length(std::string_view text);

@@ -294,7 +294,14 @@ void CheckContext(EventRules& rules, Range event) {
 // The Kafka key (user_id) when valid.
 std::optional<std::string_view> CheckAnalytics(EventRules& rules, Range event) {
     const auto user_id = rules.String(event, "user_id", "user_id", true, 1, 128);
-    if (const auto type = rules.String(event, "event_type", "event_type", true, 1, 64)) {
+    if (rules.Limits().free_form_event_names) {
+        if (const auto type = rules.String(event, "event_type", "event_type", true, 1,
+                                           kMaxEventNameChars)) {
+            if (const std::string problem = EventNameProblem(*type); !problem.empty()) {
+                rules.Fail("event_type", problem);
+            }
+        }
+    } else if (const auto type = rules.String(event, "event_type", "event_type", true, 1, 64)) {
         for (const char c : *type) {
             if (!IsEventTypeChar(c)) {
                 rules.Fail("event_type", "may contain only letters, digits and _ . : -");

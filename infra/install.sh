@@ -21,6 +21,10 @@ packages=(
     libsimdjson-dev
     # servers and tools
     postgresql redis-server kcat maven curl python3
+    # test data: RDKit's NCI SDF sets (tributary-import tests)
+    rdkit-data
+    # Segment's SDKs as test clients (tests/sdk/install.sh: npm ci, python3 -m venv)
+    nodejs python3-venv
 )
 
 # Java: any headless JRE >= 17 does; prefer what is already there.
@@ -37,6 +41,8 @@ done
 if ! installed openjdk-17-jre-headless && ! installed default-jre-headless; then
     missing+=("$java_pkg")
 fi
+# npm: Debian's own package, unless node came with it (NodeSource's nodejs bundles npm).
+command -v npm >/dev/null || installed npm || missing+=(npm)
 
 if ((${#missing[@]} > 0)); then
     info "installing missing Debian packages: ${missing[*]}"

@@ -68,6 +68,11 @@ int main() {
 
         publisher::KafkaEventSink sink(producer, config.delivery_timeout);
         publisher::IngestService service(sink, config.limits, metrics, config.kafka.topic_prefix);
+        // The Segment-compatible routes: the same use case with Segment's rules.
+        const publisher::segment::Limits segment_limits;
+        publisher::IngestService segment_service(
+            sink, publisher::SegmentValidationLimits(config.limits, segment_limits), metrics,
+            config.kafka.topic_prefix);
         // API keys live in PostgreSQL; without DATABASE_URL only the anonymous tenant exists.
         std::unique_ptr<subscriber::pg::PgKeyLookup> key_lookup;
         if (!config.database_url.empty()) {
@@ -76,9 +81,12 @@ int main() {
         common::auth::Authenticator authenticator(key_lookup.get(), config.gate.auth, metrics);
         common::auth::RateLimiter limiter(common::redis::ParseRedisUrl(config.redis_url, nullptr),
                                           metrics);
-        config.gate.rates.min_ingest_burst = static_cast<double>(config.limits.max_batch_events);
+        // The largest batch either kind of route takes must fit in every key's bucket.
+        config.gate.rates.min_ingest_burst = static_cast<double>(
+            std::max(config.limits.max_batch_events, segment_limits.max_batch_events));
         common::auth::HttpGate gate(authenticator, limiter, config.gate.rates);
         common::http::Server server(config.http, metrics, "publisher");
+        publisher::RegisterSegmentRoutes(server, segment_service, gate, segment_limits);
         publisher::RegisterRoutes(server, service, gate, metrics, [&]() -> std::string {
             if (!topics_ready.load()) return "topics not created yet";
             return sink.Unavailable();

@@ -4,6 +4,7 @@
 #include "common/http/server.hpp"
 #include "common/metrics.hpp"
 #include "publisher/ingest_service.hpp"
+#include "publisher/segment.hpp"
 
 #include <functional>
 #include <string>
@@ -16,6 +17,18 @@ namespace tributary::publisher {
 // event; `service`, `gate` and `metrics` must outlive the server.
 void RegisterRoutes(common::http::Server& server, IngestService& service, common::auth::HttpGate& gate,
                     common::MetricsRegistry& metrics, std::function<std::string()> ready);
+
+// Registers the Segment-compatible routes (/v1/track, /v1/identify, /v1/page, /v1/screen,
+// /v1/group, /v1/alias, /v1/batch, /v1/import). `service` is an IngestService with the Segment
+// rules (SegmentValidationLimits): the same use case as the native routes with the larger
+// batch, 32 KB properties and free-form event names. The write key comes from the Basic
+// Authorization header (checked before the body is read) or from the body's writeKey.
+void RegisterSegmentRoutes(common::http::Server& server, IngestService& service,
+                           common::auth::HttpGate& gate, const segment::Limits& limits = {});
+
+// The native validation limits of events that arrive through the Segment-compatible routes.
+common::ValidationLimits SegmentValidationLimits(common::ValidationLimits native,
+                                                 const segment::Limits& limits = {});
 
 // The OpenAPI 3 document of the publisher.
 const std::string& PublisherOpenApi();

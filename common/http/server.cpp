@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <limits>
 #include <regex>
 #include <thread>
 #include <unordered_map>
@@ -161,16 +162,20 @@ struct Route {
     std::string label;
     Handler handler;
     HeadCheck check;
+    size_t max_body_bytes = 0;  // 0: the server's
+    ErrorWriter error_writer;   // empty: SetError
 
     Route(std::string route_method, const std::string& route_pattern, Handler route_handler,
-          HeadCheck route_check = {})
+          HeadCheck route_check = {}, RouteOptions options = {})
         : method(std::move(route_method)),
           text(route_pattern),
           literal(route_pattern.find_first_of("()[]{}*+?^$|\\") == std::string::npos),
           pattern(literal ? std::regex() : std::regex(route_pattern)),
           label(RouteLabel(route_pattern)),
           handler(std::move(route_handler)),
-          check(std::move(route_check)) {}
+          check(std::move(route_check)),
+          max_body_bytes(options.max_body_bytes),
+          error_writer(std::move(options.error_writer)) {}
 
     bool Matches(const std::string& path, std::smatch& matches) const {
         return literal ? path == text : std::regex_match(path, matches, pattern);
@@ -319,7 +324,13 @@ private:
         waiting_for_request_ = false;
         parser_.emplace();
         parser_->header_limit(static_cast<uint32_t>(Options().max_header_bytes));
-        parser_->body_limit(static_cast<uint64_t>(Options().max_body_bytes));
+        route_ = nullptr;
+        body_limit_ = Options().max_body_bytes;
+        // No body limit while the head is read: it is set once the route is known (OnHead),
+        // so that a too-long Content-Length is answered in the route's shape.
+        // (The largest value, not boost::none: Beast compares a Content-Length with the
+        // optional, and every length is more than none.)
+        parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
         stream_.expires_after(Options().head_timeout);
         bhttp::async_read_header(stream_, buffer_, *parser_,
                                  [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -359,6 +370,17 @@ private:
 
         route_ = FindRoute();
         if (route_ == nullptr) return;  // answered
+        // The server's body limit or the route's own, smaller one: a Content-Length over it is
+        // refused now, before any body byte is read; a chunked body is cut off when it
+        // crosses it.
+        if (route_->max_body_bytes > 0) body_limit_ = std::min(body_limit_, route_->max_body_bytes);
+        if (const auto length = parser_->content_length(); length && *length > body_limit_) {
+            response_ = Response{};
+            WriteError(413, "payload_too_large",
+                       "request body exceeds " + std::to_string(body_limit_) + " bytes");
+            return Answer(route_index_, !parser_->is_done());
+        }
+        parser_->body_limit(static_cast<uint64_t>(body_limit_));
         if (route_->check) {
             // A small request usually arrives whole: then the check and the handler run in
             // one trip to the workers instead of two.
@@ -383,7 +405,7 @@ private:
         } catch (const std::exception& e) {
             server_->log->error("{} {}: head check failed: {}", request_.method, request_.path, e.what());
             response_ = Response{};
-            SetError(response_, 500, "internal", "the request could not be handled");
+            WriteError(500, "internal", "the request could not be handled");
         }
         if (passed && parser_->is_done()) {
             // The body is here already and the strand waits for us: go straight on.
@@ -474,10 +496,10 @@ private:
                      "request line and headers exceed " +
                          std::to_string(Options().max_header_bytes) + " bytes");
         } else if (ec == bhttp::error::body_limit) {
-            SetError(response_, 413, "payload_too_large",
-                     "request body exceeds " + std::to_string(Options().max_body_bytes) + " bytes");
+            WriteError(413, "payload_too_large",
+                       "request body exceeds " + std::to_string(body_limit_) + " bytes");
         } else {
-            SetError(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
+            WriteError(400, "bad_request", "malformed HTTP request: " + ec.message());
         }
         Answer(kRejected, true);
     }
@@ -520,25 +542,25 @@ private:
         for (auto& c : encoding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (encoding == "identity") return true;
         if (encoding != "gzip" && encoding != "x-gzip" && encoding != "deflate") {
-            SetError(response_, 415, "unsupported_content_encoding",
-                     "Content-Encoding '" + encoding_it->second +
-                         "' is not supported (gzip, deflate or identity)");
+            WriteError(415, "unsupported_content_encoding",
+                       "Content-Encoding '" + encoding_it->second +
+                           "' is not supported (gzip, deflate or identity)");
             return false;
         }
         std::string decoded;
-        switch (Inflate(request_.body, Options().max_body_bytes, decoded)) {
+        switch (Inflate(request_.body, body_limit_, decoded)) {
             case Decoded::kOk:
                 request_.body = std::move(decoded);
                 request_.headers.erase(encoding_it);
                 return true;
             case Decoded::kTooLarge:
-                SetError(response_, 413, "payload_too_large",
-                         "decompressed request body exceeds " +
-                             std::to_string(Options().max_body_bytes) + " bytes");
+                WriteError(413, "payload_too_large",
+                           "decompressed request body exceeds " + std::to_string(body_limit_) +
+                               " bytes");
                 return false;
             case Decoded::kInvalid:
-                SetError(response_, 400, "invalid_content_encoding",
-                         "request body is not valid " + encoding + " data");
+                WriteError(400, "invalid_content_encoding",
+                           "request body is not valid " + encoding + " data");
                 return false;
         }
         return false;
@@ -557,15 +579,24 @@ private:
         } catch (const std::exception& e) {
             server_->log->error("{} {}: handler failed: {}", request_.method, request_.path, e.what());
             response_ = Response{};
-            SetError(response_, 500, "internal", "the request could not be handled");
+            WriteError(500, "internal", "the request could not be handled");
         } catch (...) {
             server_->log->error("{} {}: handler failed with a non-standard exception",
                                 request_.method, request_.path);
             response_ = Response{};
-            SetError(response_, 500, "internal", "the request could not be handled");
+            WriteError(500, "internal", "the request could not be handled");
         }
         asio::post(stream_.get_executor(),
                    [self = shared_from_this()] { self->Answer(self->route_index_, false); });
+    }
+
+    // An error answer the server writes itself, in the matched route's shape when it has one.
+    void WriteError(int status, std::string_view code, const std::string& message) {
+        if (route_ != nullptr && route_->error_writer) {
+            route_->error_writer(response_, status, code, message);
+        } else {
+            SetError(response_, status, code, message);
+        }
     }
 
     // On the strand: writes response_; `close` ends the connection afterwards.
@@ -648,6 +679,7 @@ private:
     std::string head_text_;
     const Route* route_ = nullptr;
     int route_index_ = kRejected;
+    size_t body_limit_ = 0;  // of the request being read: the server's or its route's
     // Between requests (the only state in which Stop() may close the connection at once).
     bool waiting_for_request_ = true;
     bool keep_alive_ = true;
@@ -730,8 +762,9 @@ Server::~Server() = default;
 void Server::Get(const std::string& pattern, Handler handler) {
     impl_->routes.emplace_back("GET", pattern, std::move(handler));
 }
-void Server::Post(const std::string& pattern, Handler handler, HeadCheck check) {
-    impl_->routes.emplace_back("POST", pattern, std::move(handler), std::move(check));
+void Server::Post(const std::string& pattern, Handler handler, HeadCheck check,
+                  RouteOptions options) {
+    impl_->routes.emplace_back("POST", pattern, std::move(handler), std::move(check), options);
 }
 void Server::Put(const std::string& pattern, Handler handler) {
     impl_->routes.emplace_back("PUT", pattern, std::move(handler));

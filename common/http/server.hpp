@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace tributary::common::http {
 
@@ -40,6 +41,21 @@ using Handler = std::function<void(const Request&, Response&)>;
 // (an unauthenticated client cannot make the server read megabytes). It may set
 // Request::context for the handler.
 using HeadCheck = std::function<bool(Request&, Response&)>;
+
+// Writes an error answer in a route's own format (the server's default is
+// common::SetError's {"error": {code, message}}).
+using ErrorWriter =
+    std::function<void(Response&, int status, std::string_view code, const std::string& message)>;
+
+// What a route may set for itself.
+struct RouteOptions {
+    // A smaller body limit than the server's (0: the server's), applied like it: to the
+    // Content-Length before the body is read and to the decoded bytes of a gzip body.
+    size_t max_body_bytes = 0;
+    // The shape of the errors the server answers itself for requests of this route (413, 415,
+    // a malformed body or gzip stream, 500); empty: common::SetError's.
+    ErrorWriter error_writer;
+};
 
 struct ServerOptions {
     int worker_threads = 16;  // concurrent handlers (they may block)
@@ -82,7 +98,8 @@ public:
     // plain string. Routes are tried in registration order. HEAD is served by the GET route
     // without the body.
     void Get(const std::string& pattern, Handler handler);
-    void Post(const std::string& pattern, Handler handler, HeadCheck check = {});
+    void Post(const std::string& pattern, Handler handler, HeadCheck check = {},
+              RouteOptions options = {});
     void Put(const std::string& pattern, Handler handler);
     void Delete(const std::string& pattern, Handler handler);
 

@@ -441,6 +441,15 @@ private:
         const size_t length = Chance(0.05) ? 64 + (clean_ ? 0 : Below(3)) : 1 + Below(20);
         for (size_t i = 0; i < length; ++i) type += kAllowed[Below(kAllowed.size())];
         if (!clean_ && Chance(0.05)) type[Below(type.size())] = Chance(0.5) ? ' ' : '/';
+        // Segment-style names, which the free-form rule (the tight limits') accepts: spaces,
+        // capitals, accents, 200-character names and blank or control-character ones.
+        if (Chance(0.05)) {
+            static constexpr std::string_view kNames[] = {
+                "Order Completed", "Commande valid\xC3\xA9" "e", "  ", "a\xC2\x85" "b",
+                "\xE3\x80\x80", "Product \xF0\x9F\x98\x80 Viewed"};
+            type = std::string(kNames[Below(std::size(kNames))]);
+            if (Chance(0.2)) type.append(196 + Below(8), 'x');
+        }
         return Quote(type);
     }
 
@@ -605,6 +614,7 @@ TEST(IngestDifferential, OnePassAnswersAndEnvelopesEqualTheReferencePathOnARando
     tight.max_metadata_bytes = 300;
     tight.max_notes_chars = 40;
     tight.max_smiles_chars = 60;
+    tight.free_form_event_names = true;
     const std::array<common::ValidationLimits, 2> limits = {common::ValidationLimits{}, tight};
     Service one_pass[] = {{IngestOptions::JsonPath::kOnePass, limits[0]},
                           {IngestOptions::JsonPath::kOnePass, limits[1]}};
