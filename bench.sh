@@ -23,6 +23,10 @@
 #                                  publisher CPU per event; floor: the publisher's HTTP + Kafka
 #                                  path without JSON work (tributary-http-floor --kafka), its
 #                                  CPU per event measured the same way
+#                    segment       the Segment-compatible /v1/batch route (100 track messages per
+#                                  request, the same events as batch) against the native batch
+#                                  route, back to back on one publisher: events/s and CPU per
+#                                  event of each
 #                    subscriber    subscriber draining a backlog of analytics envelopes: rows/s
 #                    e2e           open-loop batch POSTs with the subscriber running, at E2E_RATE
 #                                  events/s, then at a rate the machine sustains: events/s landed
@@ -59,7 +63,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
 set_log_tag bench
 cd "$TRIBUTARY_ROOT"
 
-ALL_SCENARIOS=(raw-producer raw-copy single slow-clients batch subscriber e2e research)
+ALL_SCENARIOS=(raw-producer raw-copy single slow-clients batch segment subscriber e2e research)
 QUICK=0
 BUILD=1
 KEEP_LOGS=0
@@ -383,8 +387,8 @@ EOF
 
 # cpu_per_event BEFORE AFTER LOADGEN_JSON — JSON {component: µs of CPU per event acknowledged}:
 # each component's CPU between the two snapshots divided by the events the load generator run
-# between them had acknowledged (202 answers x events per request, warm-up included, as the
-# snapshots include it).
+# between them had acknowledged (202 answers, 200 on the Segment route, x events per request,
+# warm-up included, as the snapshots include it).
 cpu_per_event() {
     python3 - "$CLK_TCK" "$@" <<'EOF'
 import json, sys
@@ -393,7 +397,7 @@ def read(path):
     return {k: float(v) for k, v in (line.split() for line in open(path))}
 a, b = read(sys.argv[2]), read(sys.argv[3])
 out = json.load(open(sys.argv[4]))
-events = out["status"].get("202", 0) * out["batch"]
+events = out["status"].get(str(out.get("ok_status", 202)), 0) * out["batch"]
 print(json.dumps({k: round((b[k] - a.get(k, 0)) / tck / events * 1e6, 3) if events else None
                   for k in b if k != "time"}))
 EOF
@@ -717,12 +721,28 @@ scenario_batch() {
         "$(cat "$SCRATCH/batch-floor.per-event")" >"$PARTS/batch.json"
 }
 
+# The Segment route against the native one, same publisher, same events, one after the other.
+scenario_segment() {
+    start_publisher "$RUN_ID-segment." "$BATCH_CONNECTIONS"
+    warm_up --connections "$BATCH_CONNECTIONS" --batch 100 --prefix "${RUN_ID}sw"
+    info "segment: native batch route, 100 events/request, $BATCH_CONNECTIONS connections, ${DURATION}s"
+    batch_phase "${RUN_ID}sn" segment-native
+    info "segment: /v1/batch, 100 track messages/request, $BATCH_CONNECTIONS connections, ${DURATION}s"
+    LOADGEN_KIND=segment batch_phase "${RUN_ID}ss" segment-route
+    stop_service publisher
+    printf '{"native": %s, "segment": %s, "cpu_us_per_event_native": %s, "cpu_us_per_event_segment": %s}\n' \
+        "$(cat "$SCRATCH/segment-native.json")" "$(cat "$SCRATCH/segment-route.json")" \
+        "$(cat "$SCRATCH/segment-native.per-event")" "$(cat "$SCRATCH/segment-route.per-event")" \
+        >"$PARTS/segment.json"
+}
+
 # batch_phase PREFIX NAME — one closed-loop batch load against $PUBLISHER_URL with CPU snapshots
 # around it: $SCRATCH/NAME.json (the load generator's output), NAME.cores (cores per component)
 # and NAME.per-event (µs of CPU per acknowledged event, per component).
 batch_phase() {
     cpu_snapshot "$SCRATCH/cpu0"
-    loadgen --connections "$BATCH_CONNECTIONS" --batch 100 --duration "$DURATION" --warmup "$WARMUP" --prefix "$1"
+    loadgen --kind "${LOADGEN_KIND:-analytics}" --connections "$BATCH_CONNECTIONS" --batch 100 \
+        --duration "$DURATION" --warmup "$WARMUP" --prefix "$1"
     cpu_snapshot "$SCRATCH/cpu1"
     cp "$SCRATCH/out.json" "$SCRATCH/$2.json"
     cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1" loadgen "$(loadgen_cpu "$SCRATCH/out.json")" >"$SCRATCH/$2.cores"

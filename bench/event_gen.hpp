@@ -85,6 +85,40 @@ inline void AppendAnalyticsEvent(std::string& out, std::string_view prefix, uint
     out += "}}";
 }
 
+// The same event as AppendAnalyticsEvent, as a Segment track message (what an SDK sends to
+// /v1/batch): messageId, userId, event, context with device/os/location, properties.
+inline void AppendSegmentTrack(std::string& out, std::string_view prefix, uint64_t seq,
+                               size_t target_bytes, int64_t sent_at_us) {
+    const size_t start = out.size();
+    const uint64_t user = (seq * 7919) % kUsers;
+    out += R"({"type":"track","messageId":")";
+    AppendEventId(out, prefix, seq);
+    out += R"(","userId":"user_)";
+    out += std::to_string(user);
+    out += R"(","event":")";
+    out += kEventTypes[seq % kEventTypes.size()];
+    out += R"(","context":{"device":{"type":")";
+    out += kDevices[seq % kDevices.size()];
+    out += R"("},"os":{"name":")";
+    out += kOs[seq % kOs.size()];
+    out += R"("},"location":{"country":")";
+    out += kCountries[seq % kCountries.size()];
+    out += R"("},"library":{"name":"tributary-loadgen"}},"properties":{"page":")";
+    out += kPages[seq % kPages.size()];
+    out += R"(","source":"web")";
+    if (sent_at_us > 0) {
+        out += R"(,"sent_at_us":)";
+        out += std::to_string(sent_at_us);
+    }
+    const size_t so_far = out.size() - start + 12;  // + ,"pad":"" }}
+    if (target_bytes > so_far) {
+        out += R"(,"pad":")";
+        out.append(target_bytes - so_far, 'x');
+        out += '"';
+    }
+    out += "}}";
+}
+
 // One chemical research record (SMILES validated by the publisher, descriptors computed by
 // the subscriber, notes given to enrichment).
 inline void AppendChemicalRecord(std::string& out, std::string_view prefix, uint64_t seq,

@@ -59,7 +59,7 @@ struct Options {
     std::string host = "127.0.0.1";
     int port = 8000;
     std::string path = "/api/v1/events/analytics";
-    std::string kind = "analytics";  // analytics | chemical
+    std::string kind = "analytics";  // analytics | chemical | segment (Segment messages to /v1/batch)
     int connections = 16;
     int threads = 1;                 // raw client: epoll loops; httplib: ignored
     double rate = 0;                 // requests/s; 0 = closed loop
@@ -80,7 +80,7 @@ struct Options {
 
 [[noreturn]] void Usage(const std::string& problem) {
     std::cerr << "tributary-loadgen: " << problem << "\n"
-              << "usage: tributary-loadgen --url http://HOST:PORT [--path P] [--kind analytics|chemical]\n"
+              << "usage: tributary-loadgen --url http://HOST:PORT [--path P] [--kind analytics|chemical|segment]\n"
                  "  [--connections N] [--threads T] [--rate REQ_PER_S (0 = closed loop)]\n"
                  "  [--duration S] [--warmup S] [--batch EVENTS] [--event-bytes B]\n"
                  "  [--prefix ID_PREFIX] [--client raw|httplib] [--no-sent-at]\n"
@@ -117,7 +117,9 @@ Options ParseOptions(int argc, char** argv) {
                 o.headers.emplace_back("Authorization", std::move(*bearer));
             } else if (arg == "--kind") {
                 o.kind = value();
-                if (o.kind != "analytics" && o.kind != "chemical") Usage("--kind analytics|chemical");
+                if (o.kind != "analytics" && o.kind != "chemical" && o.kind != "segment") {
+                    Usage("--kind analytics|chemical|segment");
+                }
             } else if (arg == "--connections") {
                 o.connections = std::stoi(value());
             } else if (arg == "--threads") {
@@ -157,6 +159,7 @@ Options ParseOptions(int argc, char** argv) {
         Usage("connections, threads, batch, duration and visible-every must be positive");
     }
     if (o.kind == "chemical" && o.path == "/api/v1/events/analytics") o.path = "/api/v1/events/chemical";
+    if (o.kind == "segment" && o.path == "/api/v1/events/analytics") o.path = "/v1/batch";
     o.threads = std::min(o.threads, o.connections);
     return o;
 }
@@ -236,6 +239,7 @@ struct Shared {
     WallClock wall;
     VisibilityTracker* visibility = nullptr;
     std::atomic<uint64_t> sequence{0};
+    int ok_status = 202;  // the Segment routes answer 200
 };
 
 // Builds the body of one request; returns the event_ids when `ids` is given.
@@ -245,12 +249,19 @@ std::string BuildBody(Shared& shared, int64_t due_ns, std::vector<std::string>* 
     const int64_t sent_at = o.sent_at ? shared.wall.ToWallUs(due_ns) : 0;
     std::string body;
     body.reserve(static_cast<size_t>(o.batch) * (o.event_bytes + 16) + 16);
-    if (o.batch > 1) body += R"({"events":[)";
+    const bool segment = o.kind == "segment";
+    if (segment) {
+        body += R"({"batch":[)";
+    } else if (o.batch > 1) {
+        body += R"({"events":[)";
+    }
     for (int i = 0; i < o.batch; ++i) {
         if (i > 0) body += ',';
         const uint64_t seq = first + static_cast<uint64_t>(i);
         if (o.kind == "analytics") {
             tributary::bench::AppendAnalyticsEvent(body, o.prefix, seq, o.event_bytes, sent_at);
+        } else if (segment) {
+            tributary::bench::AppendSegmentTrack(body, o.prefix, seq, o.event_bytes, sent_at);
         } else {
             tributary::bench::AppendChemicalRecord(body, o.prefix, seq, o.event_bytes, sent_at);
         }
@@ -260,7 +271,7 @@ std::string BuildBody(Shared& shared, int64_t due_ns, std::vector<std::string>* 
             ids->push_back(std::move(id));
         }
     }
-    if (o.batch > 1) body += "]}";
+    if (segment || o.batch > 1) body += "]}";
     return body;
 }
 
@@ -274,9 +285,11 @@ void Record(Shared& shared, ThreadStats& stats, int status, int64_t due_ns, int6
     }
     if (done_ns >= shared.window_start_ns && done_ns < shared.window_end_ns) {
         ++stats.requests_in_window;
-        if (status == 202) stats.events_acked_in_window += static_cast<uint64_t>(shared.options->batch);
+        if (status == shared.ok_status) {
+            stats.events_acked_in_window += static_cast<uint64_t>(shared.options->batch);
+        }
     }
-    if (status == 202 && shared.visibility != nullptr) {
+    if (status == shared.ok_status && shared.visibility != nullptr) {
         for (auto& id : sample_ids) shared.visibility->Add(std::move(id), due_ns);
     }
     sample_ids.clear();
@@ -676,7 +689,7 @@ ThreadStats RunHttplibConnection(Shared& shared, int global_index) {
 void PollVisibility(const Options& o, VisibilityTracker& tracker, const std::atomic<bool>& sending_done,
                     json& report) {
     const std::string table =
-        o.kind == "analytics" ? "user_analytics_events" : "chemical_research_events";
+        o.kind == "chemical" ? "chemical_research_events" : "user_analytics_events";
     uint64_t polls = 0;
     std::string error;
     try {
@@ -735,6 +748,7 @@ int main(int argc, char** argv) {
     const Options o = ParseOptions(argc, argv);
     Shared shared;
     shared.options = &o;
+    shared.ok_status = o.kind == "segment" ? 200 : 202;
     VisibilityTracker visibility;
     if (!o.pg_url.empty()) shared.visibility = &visibility;
 
@@ -821,6 +835,7 @@ int main(int argc, char** argv) {
         {"mode", o.rate > 0 ? "open" : "closed"},
         {"client", o.client},
         {"kind", o.kind},
+        {"ok_status", o.kind == "segment" ? 200 : 202},
         {"connections", o.connections},
         {"threads", o.client == "raw" ? o.threads : o.connections},
         {"target_rate", o.rate},

@@ -47,10 +47,12 @@ def fmt(value, unit=""):
 
 
 def errors_of(loadgen):
-    """Requests of a load generator run that failed: any answer but 202, any transport error."""
+    """Requests of a load generator run that failed: any answer but its success status (202, 200
+    on the Segment routes), any transport error."""
     if not loadgen:
         return None, {}
-    detail = {f"status {code}": n for code, n in loadgen.get("status", {}).items() if code != "202"}
+    ok = str(loadgen.get("ok_status", 202))
+    detail = {f"status {code}": n for code, n in loadgen.get("status", {}).items() if code != ok}
     detail.update(loadgen.get("errors", {}))
     return sum(detail.values()), detail
 
@@ -59,8 +61,8 @@ def main():
     directory, output = sys.argv[1], sys.argv[2]
     machine = load(directory, "machine") or {}
     scenarios = {}
-    for name in ("raw-producer", "raw-copy", "single", "slow-clients", "batch", "subscriber", "e2e",
-                 "e2e-sustainable", "research"):
+    for name in ("raw-producer", "raw-copy", "single", "slow-clients", "batch", "segment",
+                 "subscriber", "e2e", "e2e-sustainable", "research"):
         data = load(directory, name)
         if data is not None:
             scenarios[name] = data
@@ -224,6 +226,20 @@ def main():
             row("batch", "publisher CPU µs per event acked, anonymous tenant", anon_us,
                 ceiling=floor_us, ours_text=f"{anon_us:.2f}",
                 ceiling_text=f"{floor_us:.2f}" if floor_us is not None else None)
+
+    segment = scenarios.get("segment")
+    if segment:
+        native_ev = segment["native"]["events_per_s"]
+        segment_ev = segment["segment"]["events_per_s"]
+        row("segment", "native batch route events/s (100/request), same publisher", native_ev,
+            ceiling=producer_ceiling)
+        row("segment", "Segment /v1/batch events/s (100 track messages/request) vs the native route",
+            segment_ev, ceiling=native_ev)
+        native_us = (segment.get("cpu_us_per_event_native") or {}).get("publisher")
+        segment_us = (segment.get("cpu_us_per_event_segment") or {}).get("publisher")
+        if native_us is not None and segment_us is not None:
+            row("segment", "publisher CPU µs per event: Segment route vs native route", segment_us,
+                ceiling=native_us, ours_text=f"{segment_us:.2f}", ceiling_text=f"{native_us:.2f}")
 
     sub = scenarios.get("subscriber")
     if sub:
