@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <atomic>
@@ -121,6 +122,24 @@ Decoded Inflate(std::string_view compressed, size_t limit, std::string& out) {
 }
 
 }  // namespace
+
+void ParseQueryString(std::string_view text, httplib::Params& out) {
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t amp = std::min(text.find('&', start), text.size());
+        const std::string_view pair = text.substr(start, amp - start);
+        if (!pair.empty()) {
+            const size_t eq = pair.find('=');
+            std::string name(pair.substr(0, eq));
+            if (!name.empty()) {
+                std::string value(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+                out.emplace(httplib::detail::decode_url(name, true),
+                            httplib::detail::decode_url(value, true));
+            }
+        }
+        start = amp + 1;
+    }
+}
 
 std::string RouteLabel(const std::string& pattern) {
     std::string label;
@@ -354,7 +373,7 @@ private:
         const size_t query = target.find('?');
         request_.path = httplib::detail::decode_url(std::string(target.substr(0, query)), false);
         if (query != std::string_view::npos) {
-            httplib::detail::parse_query_text(std::string(target.substr(query + 1)), request_.params);
+            ParseQueryString(target.substr(query + 1), request_.params);
         }
         for (const auto& field : head) {
             request_.headers.emplace(std::string(field.name_string()), std::string(field.value()));

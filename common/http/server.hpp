@@ -77,6 +77,12 @@ struct ServerOptions {
 // bad values are recorded in `env` (EnvReader::ThrowIfInvalid reports them).
 ServerOptions ReadServerOptions(EnvReader& env, ServerOptions defaults);
 
+// Parses a query string (without '?') into `out`: pairs split at '&', name and value at the
+// first '=', both percent-decoded with '+' as a space, every pair kept in order, repeats
+// included (httplib's parse_query_text drops a pair that repeats an earlier one exactly, which
+// would lose a funnel's repeated step=).
+void ParseQueryString(std::string_view text, httplib::Params& out);
+
 // Turns a route pattern into its metrics label: each regex group becomes ":id"
 // ("/api/v1/analytics/user/(.+)" → "/api/v1/analytics/user/:id").
 std::string RouteLabel(const std::string& pattern);

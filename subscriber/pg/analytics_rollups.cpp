@@ -1,5 +1,6 @@
 #include "subscriber/pg/analytics_rollups.hpp"
 
+#include "subscriber/pg/identity.hpp"
 #include "subscriber/pg/rollup_delta.hpp"
 
 #include <pqxx/pqxx>
@@ -198,6 +199,9 @@ size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns) {
     // one index probe per row (LIMIT keeps the planner from turning it into a join that reads
     // the whole user table). The statement returns what it inserted, as stored; session-less
     // rows also go to stage_analytics_inserted for the gap sessions below.
+    // Rows with identity facts (identify traits, anonymous ids, aliases) also go to
+    // stage_identity_inserted; the last column says whether a row did.
+    const std::string identity = IdentityRowCondition();
     const pqxx::result inserted = txn.exec(
         std::string("WITH ins AS (INSERT INTO user_analytics_events (") + columns +
         ", user_no) SELECT " + columns +
@@ -205,15 +209,21 @@ size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns) {
         " FROM analytics_users u WHERE u.tenant_id = s.tenant_id AND u.user_id = s.user_id"
         " LIMIT 1) u ORDER BY tenant_id, event_id ON CONFLICT (tenant_id, event_id) DO NOTHING"
         " RETURNING tenant_id, user_no, event_type, event_time, session_id, page, referrer,"
-        " source, device, os, browser, country),"
-        " gap AS (INSERT INTO stage_analytics_inserted SELECT * FROM ins"
-        " WHERE session_id IS NULL)"
+        " source, device, os, browser, country, event_id, user_id, extra),"
+        " gap AS (INSERT INTO stage_analytics_inserted SELECT tenant_id, user_no, event_type,"
+        " event_time, session_id, page, referrer, source, device, os, browser, country FROM ins"
+        " WHERE session_id IS NULL),"
+        " ident AS (INSERT INTO stage_identity_inserted SELECT tenant_id, event_id, user_id,"
+        " event_type, event_time, extra FROM ins WHERE " + identity + ")"
         " SELECT tenant_id, user_no, event_type, (extract(epoch FROM event_time) * 1000000)::int8,"
-        " session_id, page, referrer, source, device, os, browser, country FROM ins");
+        " session_id, page, referrer, source, device, os, browser, country, " + identity +
+        " FROM ins");
     if (inserted.empty()) return 0;
 
     RollupDelta delta;
+    bool identity_facts = false;
     for (const pqxx::row& row : inserted) {
+        identity_facts = identity_facts || row[12].as<bool>();
         InsertedEvent event;
         event.tenant_id = std::string_view(row[0].c_str(), row[0].size());
         event.user_no = row[1].as<int32_t>();
@@ -231,6 +241,7 @@ size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns) {
         txn.exec(kTakeTouchedGapSessions);
         txn.exec(kMergeGapSessions);
     }
+    if (identity_facts) MergeIdentity(txn);
     return inserted.size();
 }
 

@@ -18,7 +18,9 @@ const char* AnalyticsRollupStagingSql();
 // rows and their rollups commit or roll back together. Every statement writes its keys in a
 // fixed order (user numbers, events, then each rollup table sorted by primary key), so
 // concurrent workers wait for each other instead of deadlocking. `columns` is the staged
-// column list. Returns the number of events inserted. Throws pqxx exceptions.
+// column list. The inserted rows that carry identity facts then go through MergeIdentity
+// (identity.hpp), in the same transaction. Returns the number of events inserted. Throws pqxx
+// exceptions.
 size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns);
 
 }  // namespace tributary::subscriber::pg

@@ -1,6 +1,7 @@
 #include "subscriber/pg/event_store.hpp"
 
 #include "subscriber/pg/analytics_rollups.hpp"
+#include "subscriber/pg/identity.hpp"
 
 #include <pqxx/pqxx>
 
@@ -146,6 +147,7 @@ pqxx::connection& PgEventStore::Connection() {
         pqxx::nontransaction setup(*fresh);
         setup.exec(kCreateStaging);
         setup.exec(AnalyticsRollupStagingSql());
+        setup.exec(IdentityStagingSql());
         setup.commit();
         connection_ = std::move(fresh);
     }

@@ -503,14 +503,16 @@ void FeedRawFunnelEvents(pqxx::transaction_base& txn, const std::string& tenant,
     // DECLARE takes no parameters here: the tenant goes in as a quoted literal.
     const std::string tenant_sql = txn.quote(tenant);
     // One index scan per step type, each already in (user, time) order, merged by the planner
-    // (Merge Append) instead of sorting the events. Step types are validated
-    // ([A-Za-z0-9_.:-] only), so they are safe as literals.
+    // (Merge Append) instead of sorting the events. Step types are free text (spaces, quotes,
+    // Unicode: any storable event name), so they too go in quoted by the connection (txn.quote
+    // escapes for the server's encoding and standard_conforming_strings).
     std::string sql;
     for (size_t k = 0; k < types.size(); ++k) {
         if (!sql.empty()) sql += " UNION ALL ";
         sql += std::string("(SELECT user_no, ") + std::to_string(k) +
                " AS k, event_time FROM user_analytics_events WHERE tenant_id = " + tenant_sql +
-               " AND event_type = '" + types[k] + "' AND user_no IS NOT NULL AND event_time >= " +
+               " AND event_type = " + txn.quote(types[k]) +
+               " AND user_no IS NOT NULL AND event_time >= " +
                SqlTime(from) + " AND event_time < " + SqlTime(to) + " ORDER BY user_no, event_time)";
     }
     txn.exec("DECLARE funnel_events NO SCROLL CURSOR FOR SELECT user_no, k, event_time FROM (" +
@@ -879,11 +881,13 @@ std::vector<int64_t> FunnelAggregator::UsersReaching() {
 }
 
 QueryResponse AnalyticsQueries::Funnel(const std::string& tenant, const ParamMap& params) {
-    if (auto e = CheckKnown(params, {"steps", "within", "from", "to"})) return Bad(*e);
+    if (auto e = CheckKnown(params, {"steps", "step", "within", "from", "to"}, {"step"})) {
+        return Bad(*e);
+    }
     std::vector<std::string> steps;
     int64_t within_s = 0;
     TimeRange range;
-    if (auto e = ParseSteps(params, "steps", steps)) return Bad(*e);
+    if (auto e = ParseFunnelSteps(params, steps)) return Bad(*e);
     if (auto e = ParseDuration(params, "within", 90 * 86400, 86400, within_s)) return Bad(*e);
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
 

@@ -1,5 +1,7 @@
 #include "subscriber/query/params.hpp"
 
+#include "common/event_model.hpp"
+
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
 
@@ -118,13 +120,17 @@ std::string ParamErrorJson(const ParamError& error) {
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-ParamResult CheckKnown(const ParamMap& params, std::initializer_list<std::string_view> allowed) {
+ParamResult CheckKnown(const ParamMap& params, std::initializer_list<std::string_view> allowed,
+                       std::initializer_list<std::string_view> repeatable) {
     for (auto it = params.begin(); it != params.end(); it = params.upper_bound(it->first)) {
         if (std::find(allowed.begin(), allowed.end(), it->first) == allowed.end()) {
             return ParamError{it->first, "is not a parameter of this endpoint (expected one of: " +
                                              JoinChoices(allowed) + ")"};
         }
-        if (params.count(it->first) > 1) return ParamError{it->first, "is given more than once"};
+        if (params.count(it->first) > 1 &&
+            std::find(repeatable.begin(), repeatable.end(), it->first) == repeatable.end()) {
+            return ParamError{it->first, "is given more than once"};
+        }
     }
     for (const auto& [name, value] : params) {
         if (!IsUtf8(value)) return ParamError{name, "must be valid UTF-8 text"};
@@ -235,19 +241,15 @@ ParamResult ParseChoice(const ParamMap& params, const std::string& name,
     return std::nullopt;
 }
 
-bool IsValidEventType(std::string_view text) {
-    if (text.empty() || text.size() > 64) return false;
-    return std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == ':' || c == '-';
-    });
-}
+bool IsValidEventType(std::string_view text) { return common::IsValidEventName(text); }
 
 ParamResult ParseOptionalEventType(const ParamMap& params, const std::string& name,
                                    std::optional<std::string>& out) {
     const auto text = Get(params, name);
     if (!text) return std::nullopt;
-    if (!IsValidEventType(*text)) return ParamError{name, "must be 1-64 characters of [A-Za-z0-9_.:-]"};
+    if (const std::string problem = common::EventNameProblem(*text); !problem.empty()) {
+        return ParamError{name, problem};
+    }
     out = *text;
     return std::nullopt;
 }
@@ -260,17 +262,39 @@ ParamResult ParseSteps(const ParamMap& params, const std::string& name,
     size_t start = 0;
     while (true) {
         const size_t comma = text->find(',', start);
-        const std::string step = text->substr(start, comma == std::string::npos ? std::string::npos
-                                                                                : comma - start);
-        if (!IsValidEventType(step)) {
-            return ParamError{name, "must be 1 to 10 comma-separated event types of 1-64 "
-                                    "characters of [A-Za-z0-9_.:-]"};
+        std::string step = text->substr(start, comma == std::string::npos ? std::string::npos
+                                                                           : comma - start);
+        if (const std::string problem = common::EventNameProblem(step); !problem.empty()) {
+            return ParamError{name, "step " + std::to_string(out.size() + 1) + " " + problem +
+                                        " (1 to 10 comma-separated event types; use step= once "
+                                        "per step for names with commas)"};
         }
-        out.push_back(step);
+        out.push_back(std::move(step));
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
-    if (out.size() > 10) return ParamError{name, "must have at most 10 steps"};
+    if (out.size() > kMaxFunnelSteps) return ParamError{name, "must have at most 10 steps"};
+    return std::nullopt;
+}
+
+ParamResult ParseFunnelSteps(const ParamMap& params, std::vector<std::string>& out) {
+    const auto [first, last] = params.equal_range("step");
+    if (first == last) {
+        if (!Get(params, "steps")) {
+            return ParamError{"steps", "is required: 1 to 10 comma-separated event types (or "
+                                       "step= once per step)"};
+        }
+        return ParseSteps(params, "steps", out);
+    }
+    if (Get(params, "steps")) return ParamError{"step", "cannot be combined with steps"};
+    out.clear();
+    for (auto it = first; it != last; ++it) {
+        if (const std::string problem = common::EventNameProblem(it->second); !problem.empty()) {
+            return ParamError{"step", "number " + std::to_string(out.size() + 1) + " " + problem};
+        }
+        out.push_back(it->second);
+    }
+    if (out.size() > kMaxFunnelSteps) return ParamError{"step", "must be given at most 10 times"};
     return std::nullopt;
 }
 

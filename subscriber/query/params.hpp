@@ -31,8 +31,10 @@ std::string ParamErrorJson(const ParamError& error);
 // Every parser returns nullopt on success (filling `out`) or the error naming the parameter.
 using ParamResult = std::optional<ParamError>;
 
-// Rejects parameters not in `allowed`, and any parameter given more than once.
-ParamResult CheckKnown(const ParamMap& params, std::initializer_list<std::string_view> allowed);
+// Rejects parameters not in `allowed`, and any parameter given more than once unless it is in
+// `repeatable`.
+ParamResult CheckKnown(const ParamMap& params, std::initializer_list<std::string_view> allowed,
+                       std::initializer_list<std::string_view> repeatable = {});
 
 // A single value; nullopt when absent.
 std::optional<std::string> Get(const ParamMap& params, const std::string& name);
@@ -59,13 +61,19 @@ ParamResult ParseOptionalBool(const ParamMap& params, const std::string& name,
 ParamResult ParseChoice(const ParamMap& params, const std::string& name,
                         std::initializer_list<std::string_view> choices,
                         std::optional<std::string_view> fallback, std::string& out);
-// An event type as the publisher accepts it: 1-64 chars of [A-Za-z0-9_.:-].
+// An event type as it can be stored: common::IsValidEventName (1-200 code points of UTF-8, not
+// blank, no control characters), so Segment names such as "Order Completed" are queryable too.
 bool IsValidEventType(std::string_view text);
 ParamResult ParseOptionalEventType(const ParamMap& params, const std::string& name,
                                    std::optional<std::string>& out);
-// Comma-separated event types, 1 to 10 of them (repeats allowed).
+inline constexpr size_t kMaxFunnelSteps = 10;
+// Comma-separated event types, 1 to 10 of them (repeats allowed), each taken verbatim (no
+// trimming): the short form, for names without commas.
 ParamResult ParseSteps(const ParamMap& params, const std::string& name,
                        std::vector<std::string>& out);
+// A funnel's steps, in one of two forms (not both): `steps` (ParseSteps), or `step` repeated
+// once per step in order, each value one event type verbatim (names with commas).
+ParamResult ParseFunnelSteps(const ParamMap& params, std::vector<std::string>& out);
 // A duration "<n>s|m|h|d" from 1 second to `max_seconds`; `fallback_seconds` when absent.
 ParamResult ParseDuration(const ParamMap& params, const std::string& name, int64_t max_seconds,
                           int64_t fallback_seconds, int64_t& out_seconds);

@@ -81,9 +81,10 @@ std::variant<Page, QueryResponse> ParsePage(const std::string& tenant,
     return page;
 }
 
-// Runs a keyset-paginated listing of the tenant's rows ($1) whose owner column is `owner` ($2).
+// Runs a keyset-paginated listing of the tenant's rows ($1) that `owner_condition` (SQL on
+// the row alias, with `owner` as $2) selects.
 QueryResponse ListPage(DbPool& pool, const std::string& tenant, const std::string& table,
-                       const char* alias, const char* row_json, const std::string& owner_column,
+                       const char* alias, const char* row_json, const std::string& owner_condition,
                        const std::string& owner, const Page& page) {
     auto lease = pool.Acquire();
     try {
@@ -91,8 +92,8 @@ QueryResponse ListPage(DbPool& pool, const std::string& tenant, const std::strin
         const std::string sql =
             "SELECT " + std::string(row_json) + "::text, (extract(epoch from " + alias +
             ".event_time) * 1000000)::bigint, " + alias + ".id FROM " + table + " " + alias +
-            " WHERE " + alias + ".tenant_id = $1 AND " + alias + "." + owner_column +
-            " = $2 AND ($3::bigint IS NULL OR (" + alias + ".event_time, " + alias +
+            " WHERE " + alias + ".tenant_id = $1 AND " + owner_condition +
+            " AND ($3::bigint IS NULL OR (" + alias + ".event_time, " + alias +
             ".id) < (to_timestamp($3::bigint / 1000000.0), $4::bigint)) ORDER BY " + alias +
             ".event_time DESC, " + alias + ".id DESC LIMIT $5";
         // A null `const char*` parameter is SQL NULL: the first page has no cursor.
@@ -167,12 +168,23 @@ std::optional<Cursor> DecodeCursor(const std::string& tenant, const std::string&
 }
 
 QueryResponse QueryService::UserSummary(const std::string& tenant, const std::string& user_id) {
-    // NULL (404) when the tenant has no event of the user.
+    // NULL (404) when the tenant knows nothing of the user: no event, no trait, no link. The
+    // second column is the user the id is linked to as an anonymous id (the earliest link).
     const std::string sql = std::string(R"sql(
 WITH mine AS (
     SELECT * FROM user_analytics_events WHERE tenant_id = $1 AND user_id = $2
+), traits AS (
+    SELECT jsonb_object_agg(trait, value) AS t FROM analytics_user_traits
+    WHERE tenant_id = $1 AND user_id = $2
+), linked AS (
+    SELECT anonymous_id FROM analytics_identity_links WHERE tenant_id = $1 AND user_id = $2
+), identified AS (
+    SELECT user_id FROM analytics_identity_links WHERE tenant_id = $1 AND anonymous_id = $2
+    ORDER BY linked_at, user_id COLLATE "C" LIMIT 1
 )
-SELECT CASE WHEN EXISTS (SELECT 1 FROM mine) THEN json_build_object(
+SELECT CASE WHEN EXISTS (SELECT 1 FROM mine) OR (SELECT t FROM traits) IS NOT NULL
+            OR EXISTS (SELECT 1 FROM linked) OR EXISTS (SELECT 1 FROM identified)
+THEN json_build_object(
     'user_id', $2::text,
     'total_events', (SELECT count(*) FROM mine),
     'event_types', COALESCE((SELECT json_object_agg(event_type, n) FROM
@@ -184,11 +196,27 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM mine) THEN json_build_object(
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM mine),
     'recent_events', COALESCE((SELECT json_agg(j) FROM (SELECT )sql") + kAnalyticsEventJson +
                             R"sql( AS j FROM mine e ORDER BY e.event_time DESC, e.id DESC LIMIT 10) r),
-        '[]'::json)
-)::text END)sql";
-    auto json = SingleJson(pool_, sql, tenant, user_id);
-    if (!json) return NotFound("no events for user " + user_id);
-    return {200, *json};
+        '[]'::json),
+    'traits', COALESCE((SELECT t FROM traits), '{}'::jsonb),
+    'anonymous_ids', COALESCE((SELECT json_agg(anonymous_id ORDER BY anonymous_id COLLATE "C")
+        FROM linked), '[]'::json)
+)::text END, (SELECT user_id FROM identified))sql";
+    auto lease = pool_.Acquire();
+    pqxx::result rows;
+    try {
+        pqxx::read_transaction txn(*lease);
+        rows = txn.exec_params(sql, tenant, user_id);
+    } catch (...) {
+        lease.Discard();
+        throw;
+    }
+    if (rows.empty() || rows[0][0].is_null()) return NotFound("no events for user " + user_id);
+    std::string body = rows[0][0].c_str();
+    if (!rows[0][1].is_null() && !body.empty() && body.back() == '}') {
+        body.pop_back();
+        body += ",\"identified_as\":" + nlohmann::json(rows[0][1].c_str()).dump() + "}";
+    }
+    return {200, body};
 }
 
 QueryResponse QueryService::ResearcherSummary(const std::string& tenant,
@@ -216,7 +244,21 @@ QueryResponse QueryService::UserEvents(const std::string& tenant, const std::str
                                        const httplib::Request& request) {
     auto page = ParsePage(tenant, request);
     if (auto* error = std::get_if<QueryResponse>(&page)) return *error;
-    return ListPage(pool_, tenant, "user_analytics_events", "e", kAnalyticsEventJson, "user_id",
+    bool include_anonymous = false;
+    if (request.has_param("include_anonymous")) {
+        const std::string text = request.get_param_value("include_anonymous");
+        if (text != "true" && text != "false") {
+            return BadRequest("include_anonymous", "must be true or false");
+        }
+        include_anonymous = text == "true";
+    }
+    // With include_anonymous, also the events of the anonymous ids linked to the user (the
+    // same (event_time, id) order, so a cursor of either form continues either).
+    const char* owner = include_anonymous
+                            ? "e.user_id IN (SELECT $2::text UNION SELECT l.anonymous_id FROM "
+                              "analytics_identity_links l WHERE l.tenant_id = $1 AND l.user_id = $2)"
+                            : "e.user_id = $2";
+    return ListPage(pool_, tenant, "user_analytics_events", "e", kAnalyticsEventJson, owner,
                     user_id, std::get<Page>(page));
 }
 
@@ -226,7 +268,7 @@ QueryResponse QueryService::ResearcherEvents(const std::string& tenant,
     auto page = ParsePage(tenant, request);
     if (auto* error = std::get_if<QueryResponse>(&page)) return *error;
     return ListPage(pool_, tenant, "chemical_research_events", "c", kChemicalRecordJson,
-                    "researcher", researcher, std::get<Page>(page));
+                    "c.researcher = $2", researcher, std::get<Page>(page));
 }
 
 QueryResponse QueryService::Molecule(const std::string& tenant, const std::string& molecule_id) {

@@ -201,6 +201,22 @@ protected:
     std::atomic<int> head_checks_{0};
 };
 
+TEST(ParseQueryString, KeepsRepeatedPairsInOrderAndDecodesPlusAsSpace) {
+    httplib::Params params;
+    ParseQueryString("step=view&step=Order+Completed&step=view&e=a%2Cb%3Dc&c=x=y&flag&&=v&empty=",
+                     params);
+    const auto [first, last] = params.equal_range("step");
+    std::vector<std::string> steps;
+    for (auto it = first; it != last; ++it) steps.push_back(it->second);
+    EXPECT_EQ(steps, (std::vector<std::string>{"view", "Order Completed", "view"}));
+    EXPECT_EQ(params.find("e")->second, "a,b=c");
+    EXPECT_EQ(params.find("c")->second, "x=y");
+    EXPECT_EQ(params.find("flag")->second, "");
+    EXPECT_EQ(params.find("empty")->second, "");
+    EXPECT_EQ(params.count(""), 0u);
+    EXPECT_EQ(params.size(), 7u);
+}
+
 TEST(RouteLabel, ReplacesEachGroupWithId) {
     EXPECT_EQ(RouteLabel("/api/v1/analytics/user/(.+)"), "/api/v1/analytics/user/:id");
     EXPECT_EQ(RouteLabel(R"(/api/v1/admin/keys/([^/]+)/rotate)"), "/api/v1/admin/keys/:id/rotate");

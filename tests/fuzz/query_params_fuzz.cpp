@@ -165,6 +165,12 @@ void Run(const ParamMap& params) {
         Check(!steps.empty() && steps.size() <= 10, "1 to 10 steps");
         for (const auto& step : steps) Check(IsValidEventType(step), "every step is an event type");
     }
+    const auto funnel_error = ParseFunnelSteps(params, steps);
+    CheckError(funnel_error);
+    if (!funnel_error) {
+        Check(!steps.empty() && steps.size() <= 10, "1 to 10 funnel steps");
+        for (const auto& step : steps) Check(IsValidEventType(step), "every funnel step is an event type");
+    }
     constexpr int64_t kMaxWindow = 90LL * 86400;
     int64_t window = 0;
     const auto window_error = ParseDuration(params, "window", kMaxWindow, 3600, window);

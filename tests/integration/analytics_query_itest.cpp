@@ -458,7 +458,10 @@ TEST_F(AnalyticsQueryTest, InvalidParametersAreRejectedNamingTheParameter) {
         {std::string("/api/v1/analytics/event-trends?") + kAll + "&interval=week", "interval"},
         {std::string("/api/v1/analytics/event-trends?") + kAll + "&limit=0", "limit"},
         {std::string("/api/v1/analytics/event-trends?") + kAll + "&cursor=nonsense", "cursor"},
-        {std::string("/api/v1/analytics/event-trends?") + kAll + "&event_type=a%20b", "event_type"},
+        // Spaces are fine in event types now (Segment names); control characters are not.
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&event_type=a%01b", "event_type"},
+        {std::string("/api/v1/analytics/event-trends?") + kAll + "&event_type=%20%20", "event_type"},
+        {std::string("/api/v1/analytics/funnel?steps=a&step=b&") + kAll, "step"},
         {std::string("/api/v1/analytics/event-trends?") + kAll + "&evnt_type=buy", "evnt_type"},
         {std::string("/api/v1/analytics/event-trends?") + kAll + "&from=2025-12-30T00:00:00Z", "from"},
         {std::string("/api/v1/analytics/event-types?") + kAll + "&cursor=abc", "cursor"},

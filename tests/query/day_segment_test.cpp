@@ -81,6 +81,24 @@ TEST(DaySegment, RoundTripsEveryFieldOfRandomDays) {
     }
 }
 
+// Segment event names (spaces, commas, quotes, Unicode) keep their codes through the
+// dictionary's JSON form, so funnels over segments find them.
+TEST(DaySegment, KeepsFreeFormEventNamesThroughTheDictionary) {
+    const std::vector<std::string> names = {"Order Completed", "Viewed, then added",
+                                            "it's \"done\"", "Commande validée ✓", "注文完了"};
+    std::vector<SegmentEvent> events;
+    for (size_t i = 0; i < names.size(); ++i) {
+        events.push_back({1, kDay + static_cast<int64_t>(i), names[i], {}});
+    }
+    const EncodedSegment segment = EncodeSegment(kDay, events);
+    const auto dictionary = SegmentDictionary::FromJson(segment.dictionary.ToJson());
+    ASSERT_TRUE(dictionary);
+    EXPECT_EQ(dictionary->event_types, names);
+    std::vector<std::string> decoded;
+    for (const auto& d : DecodeAll(segment)) decoded.push_back(d.type);
+    EXPECT_EQ(decoded, names);
+}
+
 TEST(DaySegment, RefusesUnsortedOrOutOfDayEvents) {
     EXPECT_THROW(EncodeSegment(kDay, {{2, kDay, "a", {}}, {1, kDay, "a", {}}}), std::invalid_argument);
     EXPECT_THROW(EncodeSegment(kDay, {{1, kDay + 5, "a", {}}, {1, kDay + 4, "a", {}}}), std::invalid_argument);

@@ -54,9 +54,65 @@ TEST(ParseSteps, SplitsCommaSeparatedEventTypes) {
     EXPECT_EQ(steps, (std::vector<std::string>{"view", "cart", "view"}));
     EXPECT_TRUE(ParseSteps({{"steps", "a,,b"}}, "steps", steps));
     EXPECT_TRUE(ParseSteps({{"steps", "a,"}}, "steps", steps));
-    EXPECT_TRUE(ParseSteps({{"steps", "a b"}}, "steps", steps));
+    EXPECT_TRUE(ParseSteps({{"steps", "a, "}}, "steps", steps));  // a blank step
+    EXPECT_TRUE(ParseSteps({{"steps", "a\tb"}}, "steps", steps));
     EXPECT_TRUE(ParseSteps({{"steps", "a,b,c,d,e,f,g,h,i,j,k"}}, "steps", steps));
     EXPECT_TRUE(ParseSteps({}, "steps", steps));
+}
+
+TEST(ParseSteps, TakesSegmentNamesVerbatim) {
+    std::vector<std::string> steps;
+    EXPECT_FALSE(ParseSteps({{"steps", "Product Viewed,Order Completed, Commande validée"}},
+                            "steps", steps));
+    EXPECT_EQ(steps, (std::vector<std::string>{"Product Viewed", "Order Completed",
+                                               " Commande validée"}));
+}
+
+TEST(EventTypeParameter, AcceptsEveryStorableEventNameAndNamesTheProblemOtherwise) {
+    std::optional<std::string> type;
+    for (const char* good : {"page_view", "Order Completed", "Commande validée", "注文完了",
+                             "a,b", "it's \"quoted\"; DROP TABLE x; --", "x\\y"}) {
+        type.reset();
+        EXPECT_FALSE(ParseOptionalEventType({{"event_type", good}}, "event_type", type)) << good;
+        EXPECT_EQ(type, std::optional<std::string>(good));
+        EXPECT_TRUE(IsValidEventType(good)) << good;
+    }
+    const auto control = ParseOptionalEventType({{"event_type", "a\nb"}}, "event_type", type);
+    ASSERT_TRUE(control);
+    EXPECT_EQ(control->field, "event_type");
+    EXPECT_EQ(control->reason, "must not contain control characters");
+    EXPECT_TRUE(ParseOptionalEventType({{"event_type", "   "}}, "event_type", type));
+    EXPECT_TRUE(ParseOptionalEventType({{"event_type", ""}}, "event_type", type));
+    EXPECT_TRUE(ParseOptionalEventType({{"event_type", std::string(201, 'x')}}, "event_type", type));
+    EXPECT_FALSE(ParseOptionalEventType({{"event_type", std::string(200, 'x')}}, "event_type", type));
+}
+
+TEST(ParseFunnelSteps, TakesRepeatedStepParametersInOrderForNamesWithCommas) {
+    std::vector<std::string> steps;
+    const ParamMap params = {{"step", "Viewed, then added"}, {"step", "Order Completed"},
+                             {"step", "Viewed, then added"}, {"from", "x"}};
+    EXPECT_FALSE(CheckKnown(params, {"step", "steps", "from"}, {"step"}));
+    EXPECT_FALSE(ParseFunnelSteps(params, steps));
+    EXPECT_EQ(steps, (std::vector<std::string>{"Viewed, then added", "Order Completed",
+                                               "Viewed, then added"}));
+}
+
+TEST(ParseFunnelSteps, AcceptsTheCommaFormAndRefusesBothFormsOrNeither) {
+    std::vector<std::string> steps;
+    EXPECT_FALSE(ParseFunnelSteps({{"steps", "a,b"}}, steps));
+    EXPECT_EQ(steps, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(ParseFunnelSteps({{"steps", "a"}, {"step", "b"}}, steps)->field, "step");
+    EXPECT_EQ(ParseFunnelSteps({}, steps)->field, "steps");
+    EXPECT_EQ(ParseFunnelSteps({{"step", "a"}, {"step", ""}}, steps)->field, "step");
+    ParamMap eleven;
+    for (int i = 0; i < 11; ++i) eleven.emplace("step", std::to_string(i));
+    EXPECT_EQ(ParseFunnelSteps(eleven, steps)->field, "step");
+}
+
+TEST(CheckKnown, AllowsRepeatsOnlyOfRepeatableParameters) {
+    EXPECT_FALSE(CheckKnown({{"step", "a"}, {"step", "b"}}, {"step", "to"}, {"step"}));
+    EXPECT_EQ(CheckKnown({{"to", "a"}, {"to", "b"}}, {"step", "to"}, {"step"})->field, "to");
+    EXPECT_EQ(CheckKnown({{"step", "a"}, {"step", "\xff"}}, {"step"}, {"step"})->field, "step");
 }
 
 TEST(Buckets, FloorToUtcMinuteHourDayMondayWeekAndMonth) {

@@ -212,6 +212,30 @@ TEST(MapAnalyticsMessage, PutsUnknownTopLevelFieldsInExtra) {
     EXPECT_EQ(json::parse(*row.extra), json({{"campaign", "spring"}, {"ab_group", {{"variant", "B"}}}}));
 }
 
+// The identity facts the store merges (pg/identity.cpp) are read from `extra`: a Segment
+// identify's traits and anonymous id, an alias's previous id, kept verbatim.
+TEST(MapAnalyticsMessage, KeepsSegmentIdentityFieldsAndFreeFormEventNames) {
+    json identify = AnalyticsPayload();
+    identify["event_type"] = "identify";
+    identify["anonymous_id"] = "anon-1";
+    identify["traits"] = {{"plan", "pro"}, {"name", "Zoë"}, {"age", 41}};
+    identify["segment_type"] = "identify";
+    const AnalyticsRow row = MapAnalytics(identify);
+    ASSERT_TRUE(row.extra.has_value());
+    const json extra = json::parse(*row.extra);
+    EXPECT_EQ(extra.at("anonymous_id"), "anon-1");
+    EXPECT_EQ(extra.at("traits"), identify["traits"]);
+
+    json alias = AnalyticsPayload();
+    alias["event_type"] = "alias";
+    alias["previous_id"] = "anon-2";
+    EXPECT_EQ(json::parse(*MapAnalytics(alias).extra), json({{"previous_id", "anon-2"}}));
+
+    json track = AnalyticsPayload();
+    track["event_type"] = "Order Completed — 注文";
+    EXPECT_EQ(MapAnalytics(track).event_type, "Order Completed — 注文");
+}
+
 TEST(MapAnalyticsMessage, NormalizesTheEventTimeToUtc) {
     json payload = AnalyticsPayload();
     payload["timestamp"] = "2026-01-31T14:30:00.5+02:00";
