@@ -81,9 +81,10 @@ int main() {
         common::auth::Authenticator authenticator(key_lookup.get(), config.gate.auth, metrics);
         common::auth::RateLimiter limiter(common::redis::ParseRedisUrl(config.redis_url, nullptr),
                                           metrics);
-        // The largest batch either kind of route takes must fit in every key's bucket.
-        config.gate.rates.min_ingest_burst = static_cast<double>(
-            std::max(config.limits.max_batch_events, segment_limits.max_batch_events));
+        // The largest native batch must fit in every key's bucket. Segment batches may hold up
+        // to 2,500 messages, but the SDKs send far fewer (analytics-node 15, the Python SDK
+        // 100); the floor is not raised for them, so that small limits stay small.
+        config.gate.rates.min_ingest_burst = static_cast<double>(config.limits.max_batch_events);
         common::auth::HttpGate gate(authenticator, limiter, config.gate.rates);
         common::http::Server server(config.http, metrics, "publisher");
         publisher::RegisterSegmentRoutes(server, segment_service, gate, segment_limits);
