@@ -14,6 +14,17 @@ void Respond(httplib::Response& response, const IngestResponse& outcome) {
 
 }  // namespace
 
+IngestCaller IngestCallerFor(common::auth::HttpGate& gate, const common::auth::Principal& principal,
+                             httplib::Response& response) {
+    return {principal.tenant_id, [&gate, &principal, &response](size_t events) {
+                const auto decision = gate.Charge(principal, common::auth::Scope::kIngest,
+                                                  static_cast<double>(events), response);
+                if (decision.allowed) return Admission{};
+                return Admission{false, decision.retry_after_s,
+                                 common::auth::HttpGate::RefusalMessage(decision, "events")};
+            }};
+}
+
 void RegisterRoutes(common::http::Server& server, IngestService& service, common::auth::HttpGate& gate,
                     common::MetricsRegistry& metrics, std::function<std::string()> ready) {
     using common::auth::Scope;
@@ -35,14 +46,7 @@ void RegisterRoutes(common::http::Server& server, IngestService& service, common
                 common::SetError(response, 500, "internal", "request reached ingestion unauthorized");
                 return;
             }
-            const IngestCaller caller{
-                principal->tenant_id, [&](size_t events) {
-                    const auto decision =
-                        gate.Charge(*principal, Scope::kIngest, static_cast<double>(events), response);
-                    if (decision.allowed) return Admission{};
-                    return Admission{false, decision.retry_after_s,
-                                     common::auth::HttpGate::RefusalMessage(decision, "events")};
-                }};
+            const IngestCaller caller = IngestCallerFor(gate, *principal, response);
             Respond(response, service.Ingest(kind, request.get_header_value("Content-Type"),
                                              request.body, caller));
         };

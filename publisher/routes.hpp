@@ -18,6 +18,12 @@ namespace tributary::publisher {
 void RegisterRoutes(common::http::Server& server, IngestService& service, common::auth::HttpGate& gate,
                     common::MetricsRegistry& metrics, std::function<std::string()> ready);
 
+// The caller of an ingestion request: the principal's tenant, charged one ingest token per
+// event by `gate` (which writes the RateLimit headers into `response`). The principal and the
+// response must outlive the caller.
+IngestCaller IngestCallerFor(common::auth::HttpGate& gate, const common::auth::Principal& principal,
+                             httplib::Response& response);
+
 // Registers the Segment-compatible routes (/v1/track, /v1/identify, /v1/page, /v1/screen,
 // /v1/group, /v1/alias, /v1/batch, /v1/import). `service` is an IngestService with the Segment
 // rules (SegmentValidationLimits): the same use case as the native routes with the larger

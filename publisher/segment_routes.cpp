@@ -151,14 +151,7 @@ void RegisterSegmentRoutes(common::http::Server& server, IngestService& service,
                                         : "validation_failed",
                                     Summary(translation.problems), ProblemsJson(translation.problems));
             }
-            const IngestCaller caller{
-                principal->tenant_id, [&](size_t events) {
-                    const auto decision =
-                        gate.Charge(*principal, Scope::kIngest, static_cast<double>(events), response);
-                    if (decision.allowed) return Admission{};
-                    return Admission{false, decision.retry_after_s,
-                                     common::auth::HttpGate::RefusalMessage(decision, "events")};
-                }};
+            const IngestCaller caller = IngestCallerFor(gate, *principal, response);
             const IngestResponse outcome = service.Ingest(
                 common::EventKind::kAnalytics, "application/json", translation.native.dump(), caller);
             if (outcome.retry_after_seconds > 0) {
