@@ -20,7 +20,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIBUTARY_BUILD_TE
  && cp build/publisher/tributary-publisher \
        build/subscriber/tributary-subscriber \
        build/llm_client/mock_server/tributary-mock-llm /out/bin/ \
- && cp build/subscriber/tributary-query build/tools/admin/tributary-admin /out/bin/ \
+ && cp build/query/tributary-query build/tools/admin/tributary-admin /out/bin/ \
  && strip /out/bin/*
 
 # Runtime stage: only the shared libraries the binaries link against.

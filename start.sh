@@ -32,7 +32,7 @@ SERVICES=(mock-llm subscriber query publisher)
 declare -A BINARY=(
     [mock-llm]="$BUILD/llm_client/mock_server/tributary-mock-llm"
     [subscriber]="$BUILD/subscriber/tributary-subscriber"
-    [query]="$BUILD/subscriber/tributary-query"
+    [query]="$BUILD/query/tributary-query"
     [publisher]="$BUILD/publisher/tributary-publisher"
 )
 ADMIN="$BUILD/tools/admin/tributary-admin"

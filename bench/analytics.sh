@@ -46,7 +46,7 @@ if [[ -z "$build" ]]; then
     cmake -S "$ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$build" -j2 --target analytics_bench tributary-query >/dev/null
 fi
-[[ -x "$build/bench/analytics_bench" && -x "$build/subscriber/tributary-query" ]] ||
+[[ -x "$build/bench/analytics_bench" && -x "$build/query/tributary-query" ]] ||
     die "analytics_bench or tributary-query missing in $build"
 
 [[ -n "$dir" ]] || dir="$(mktemp -d /tmp/tributary-analytics-bench-XXXXXX)"
@@ -76,7 +76,7 @@ start_query() {
     port="$(free_port)"
     env DATABASE_URL="$database_url" QUERY_HOST=127.0.0.1 QUERY_PORT="$port" \
         QUERY_TIMEOUT_MS=300000 LOG_LEVEL=warn "$@" \
-        "$build/subscriber/tributary-query" >>"$dir/query.log" 2>&1 &
+        "$build/query/tributary-query" >>"$dir/query.log" 2>&1 &
     query_pid=$!
     query_url="http://127.0.0.1:$port"
     wait_for_http "$query_url/readyz" 60 || die "tributary-query not ready; see $dir/query.log"

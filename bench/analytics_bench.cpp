@@ -12,8 +12,8 @@
 // without a session_id, skewed pages (300, Zipf), event types, devices/OS/browsers,
 // countries (40, Zipf) and traffic sources. Deterministic (fixed seeds).
 #include "common/time_util.hpp"
-#include "subscriber/pg/event_store.hpp"
-#include "subscriber/pg/migrations.hpp"
+#include "storage/event_store.hpp"
+#include "storage/migrations.hpp"
 
 #include <httplib.h>
 #include <pqxx/pqxx>
@@ -34,7 +34,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using tributary::subscriber::AnalyticsRow;
+using tributary::storage::AnalyticsRow;
 
 constexpr int64_t kStartSeconds = 1772323200;  // 2026-03-01T00:00:00Z
 
@@ -334,7 +334,7 @@ int RunLoad(const Options& options) {
 
     {
         pqxx::connection connection(options.database_url);
-        tributary::subscriber::pg::ApplyMigrations(connection);
+        tributary::storage::ApplyMigrations(connection);
     }
 
     // Baseline: the same first events through the insert path without rollups, into a
@@ -348,7 +348,7 @@ int RunLoad(const Options& options) {
         Exec(options.database_url, "CREATE DATABASE bench_plain");
         {
             pqxx::connection connection(plain_url);
-            tributary::subscriber::pg::ApplyMigrations(connection);
+            tributary::storage::ApplyMigrations(connection);
         }
         const double seconds = Load(events, 0, baseline, options, [&] { return PlainStore(plain_url); },
                                     "baseline (no rollups)");
@@ -360,7 +360,7 @@ int RunLoad(const Options& options) {
     // compares with the baseline at the same table size.
     double first_rate = 0;
     const auto make_store = [&] {
-        auto store = std::make_shared<tributary::subscriber::pg::PgEventStore>(options.database_url, 3);
+        auto store = std::make_shared<tributary::storage::PgEventStore>(options.database_url, 3);
         return StoreFn([store](std::span<const AnalyticsRow> rows) {
             return store->Store(rows, {}).analytics_inserted;
         });

@@ -11,7 +11,7 @@
 #include "publisher/ingest_service.hpp"
 #include "publisher/kafka_event_sink.hpp"
 #include "publisher/routes.hpp"
-#include "subscriber/pg/key_repository.hpp"
+#include "storage/key_repository.hpp"
 
 #include <atomic>
 #include <iostream>
@@ -74,9 +74,9 @@ int main() {
             sink, publisher::SegmentValidationLimits(config.limits, segment_limits), metrics,
             config.kafka.topic_prefix);
         // API keys live in PostgreSQL; without DATABASE_URL only the anonymous tenant exists.
-        std::unique_ptr<subscriber::pg::PgKeyLookup> key_lookup;
+        std::unique_ptr<storage::PgKeyLookup> key_lookup;
         if (!config.database_url.empty()) {
-            key_lookup = std::make_unique<subscriber::pg::PgKeyLookup>(config.database_url);
+            key_lookup = std::make_unique<storage::PgKeyLookup>(config.database_url);
         }
         common::auth::Authenticator authenticator(key_lookup.get(), config.gate.auth, metrics);
         common::auth::RateLimiter limiter(common::redis::ParseRedisUrl(config.redis_url, nullptr),

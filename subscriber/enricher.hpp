@@ -1,6 +1,6 @@
 #pragma once
 
-#include "subscriber/records.hpp"
+#include "storage/records.hpp"
 
 #include <span>
 
@@ -13,16 +13,16 @@ class Enricher {
 public:
     virtual ~Enricher() = default;
     // Before the batch is stored: may set llm_properties, enrichment_status/provenance.
-    virtual void BeforeStore(std::span<ChemicalRow> rows) = 0;
+    virtual void BeforeStore(std::span<storage::ChemicalRow> rows) = 0;
     // After the batch's transaction committed: e.g. schedule LLM retries for fallback rows.
-    virtual void AfterStore(std::span<const ChemicalRow> rows) = 0;
+    virtual void AfterStore(std::span<const storage::ChemicalRow> rows) = 0;
 };
 
 // Stores records as `pending`; used when no LLM is configured.
 class NoEnrichment final : public Enricher {
 public:
-    void BeforeStore(std::span<ChemicalRow>) override {}
-    void AfterStore(std::span<const ChemicalRow>) override {}
+    void BeforeStore(std::span<storage::ChemicalRow>) override {}
+    void AfterStore(std::span<const storage::ChemicalRow>) override {}
 };
 
 }  // namespace tributary::subscriber

@@ -9,7 +9,7 @@
 #include "common/signals.hpp"
 #include "subscriber/config.hpp"
 #include "subscriber/enrichment_factory.hpp"
-#include "subscriber/pg/migrations.hpp"
+#include "storage/migrations.hpp"
 #include "subscriber/worker.hpp"
 
 #include <pqxx/pqxx>
@@ -29,7 +29,7 @@ bool MigrateWithRetry(const std::string& database_url, common::ShutdownSignals& 
     while (!signals.Requested()) {
         try {
             pqxx::connection connection(database_url);
-            for (const auto& name : subscriber::pg::ApplyMigrations(connection)) {
+            for (const auto& name : storage::ApplyMigrations(connection)) {
                 log->info("applied migration {}", name);
             }
             return true;
@@ -103,10 +103,10 @@ int main() {
             }
             auto enrichment = subscriber::MakeEnrichment(config, metrics, dead_letters);
             subscriber::WorkerMetrics worker_metrics(metrics);
-            std::vector<std::unique_ptr<subscriber::pg::PgEventStore>> stores;
+            std::vector<std::unique_ptr<storage::PgEventStore>> stores;
             std::vector<std::thread> threads;
             for (int i = 0; i < config.workers; ++i) {
-                stores.push_back(std::make_unique<subscriber::pg::PgEventStore>(
+                stores.push_back(std::make_unique<storage::PgEventStore>(
                     config.database_url, config.enrichment_max_retries));
                 workers.push_back(std::make_unique<subscriber::ConsumerWorker>(
                     i, config, *stores.back(), dead_letters, enrichment->Enricher(),

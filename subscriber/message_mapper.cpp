@@ -80,7 +80,7 @@ MappedMessage MapAnalytics(common::Envelope& envelope, int32_t partition, int64_
     auto event_type = Required(p, "event_type", poison);
     auto event_time = EventTime(p, poison);
     if (!poison.reason.empty()) return poison;
-    AnalyticsRow row;
+    storage::AnalyticsRow row;
     row.tenant_id = envelope.tenant_id;
     row.event_id = envelope.event_id;
     row.user_id = std::move(*user_id);
@@ -116,7 +116,7 @@ MappedMessage MapChemical(common::Envelope& envelope, int32_t partition, int64_t
         poison = {"validate", "payload field 'data' is missing or not an object"};
     }
     if (!poison.reason.empty()) return poison;
-    ChemicalRow row;
+    storage::ChemicalRow row;
     row.tenant_id = envelope.tenant_id;
     row.event_id = envelope.event_id;
     row.molecule_id = std::move(*molecule_id);

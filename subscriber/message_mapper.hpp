@@ -1,6 +1,6 @@
 #pragma once
 
-#include "subscriber/records.hpp"
+#include "storage/records.hpp"
 
 #include <cstdint>
 #include <string>
@@ -15,7 +15,7 @@ struct PoisonMessage {
     std::string reason;
 };
 
-using MappedMessage = std::variant<AnalyticsRow, ChemicalRow, PoisonMessage>;
+using MappedMessage = std::variant<storage::AnalyticsRow, storage::ChemicalRow, PoisonMessage>;
 
 // Turns one Kafka message value into the row to store: decodes the envelope, checks that it
 // belongs on `topic`, extracts the analytics dimensions (structured field first, then

@@ -3,7 +3,7 @@
 #include "common/backoff.hpp"
 #include "common/logging.hpp"
 #include "common/time_util.hpp"
-#include "subscriber/pg/db_error.hpp"
+#include "storage/db_error.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -99,7 +99,7 @@ private:
     ConsumerWorker& worker_;
 };
 
-ConsumerWorker::ConsumerWorker(int index, const SubscriberConfig& config, pg::EventStore& store,
+ConsumerWorker::ConsumerWorker(int index, const SubscriberConfig& config, storage::EventStore& store,
                                common::kafka::Producer& dead_letters, Enricher& enricher,
                                WorkerMetrics& metrics, const std::atomic<bool>& stop)
     : index_(index),
@@ -208,8 +208,8 @@ void ConsumerWorker::FillBatch() {
 
 bool ConsumerWorker::ProcessBatch() {
     metrics_.consumed.Inc(static_cast<double>(batch_.size()));
-    std::vector<AnalyticsRow> analytics;
-    std::vector<ChemicalRow> chemical;
+    std::vector<storage::AnalyticsRow> analytics;
+    std::vector<storage::ChemicalRow> chemical;
     std::vector<size_t> analytics_source;  // batch index of each row, for poison isolation
     std::vector<size_t> chemical_source;
     std::vector<std::pair<size_t, PoisonMessage>> poisons;
@@ -221,10 +221,10 @@ bool ConsumerWorker::ProcessBatch() {
             MapMessage(std::string_view(topic).substr(std::min(topic.size(), config_.kafka.topic_prefix.size())),
                        std::string_view(static_cast<const char*>(message.payload()), message.len()),
                        message.partition(), message.offset());
-        if (auto* row = std::get_if<AnalyticsRow>(&mapped)) {
+        if (auto* row = std::get_if<storage::AnalyticsRow>(&mapped)) {
             analytics.push_back(std::move(*row));
             analytics_source.push_back(i);
-        } else if (auto* record = std::get_if<ChemicalRow>(&mapped)) {
+        } else if (auto* record = std::get_if<storage::ChemicalRow>(&mapped)) {
             chemical.push_back(std::move(*record));
             chemical_source.push_back(i);
         } else {
@@ -240,8 +240,8 @@ bool ConsumerWorker::ProcessBatch() {
     return true;
 }
 
-bool ConsumerWorker::StoreWithRetry(std::vector<AnalyticsRow>& analytics,
-                                    std::vector<ChemicalRow>& chemical,
+bool ConsumerWorker::StoreWithRetry(std::vector<storage::AnalyticsRow>& analytics,
+                                    std::vector<storage::ChemicalRow>& chemical,
                                     std::vector<std::pair<size_t, PoisonMessage>>& poisons,
                                     const std::vector<size_t>& analytics_source,
                                     const std::vector<size_t>& chemical_source) {
@@ -249,7 +249,7 @@ bool ConsumerWorker::StoreWithRetry(std::vector<AnalyticsRow>& analytics,
     common::Backoff backoff(config_.retry_initial, config_.retry_max);
     while (true) {
         try {
-            const pg::StoreResult result = store_.Store(analytics, chemical);
+            const storage::StoreResult result = store_.Store(analytics, chemical);
             metrics_.analytics_inserted.Inc(static_cast<double>(result.analytics_inserted));
             metrics_.chemical_inserted.Inc(static_cast<double>(result.chemical_inserted));
             metrics_.duplicates.Inc(static_cast<double>(analytics.size() + chemical.size() -
@@ -258,7 +258,7 @@ bool ConsumerWorker::StoreWithRetry(std::vector<AnalyticsRow>& analytics,
             if (paused_) SetPaused(false);
             return true;
         } catch (const std::exception& e) {
-            if (pg::ClassifyDbError(e) == pg::DbErrorKind::kData) {
+            if (storage::ClassifyDbError(e) == storage::DbErrorKind::kData) {
                 Log()->warn("worker {}: batch rejected by the database ({}); isolating the bad rows",
                             index_, e.what());
                 const bool complete =
@@ -282,8 +282,8 @@ bool ConsumerWorker::StoreWithRetry(std::vector<AnalyticsRow>& analytics,
     }
 }
 
-bool ConsumerWorker::IsolatePoison(std::vector<AnalyticsRow>& analytics,
-                                   std::vector<ChemicalRow>& chemical,
+bool ConsumerWorker::IsolatePoison(std::vector<storage::AnalyticsRow>& analytics,
+                                   std::vector<storage::ChemicalRow>& chemical,
                                    std::vector<std::pair<size_t, PoisonMessage>>& poisons,
                                    const std::vector<size_t>& analytics_source,
                                    const std::vector<size_t>& chemical_source) {
@@ -298,7 +298,7 @@ bool ConsumerWorker::IsolatePoison(std::vector<AnalyticsRow>& analytics,
                 metrics_.chemical_inserted.Inc(static_cast<double>(result.chemical_inserted));
                 return true;
             } catch (const std::exception& e) {
-                if (pg::ClassifyDbError(e) == pg::DbErrorKind::kData) {
+                if (storage::ClassifyDbError(e) == storage::DbErrorKind::kData) {
                     poisons.emplace_back(source, PoisonMessage{"store", e.what()});
                     return true;
                 }
@@ -309,14 +309,14 @@ bool ConsumerWorker::IsolatePoison(std::vector<AnalyticsRow>& analytics,
         }
     };
     for (size_t i = 0; i < analytics.size(); ++i) {
-        if (!store_one(std::span<const AnalyticsRow>(&analytics[i], 1),
-                       std::span<const ChemicalRow>(), analytics_source[i])) {
+        if (!store_one(std::span<const storage::AnalyticsRow>(&analytics[i], 1),
+                       std::span<const storage::ChemicalRow>(), analytics_source[i])) {
             return false;
         }
     }
     for (size_t i = 0; i < chemical.size(); ++i) {
-        if (!store_one(std::span<const AnalyticsRow>(),
-                       std::span<const ChemicalRow>(&chemical[i], 1), chemical_source[i])) {
+        if (!store_one(std::span<const storage::AnalyticsRow>(),
+                       std::span<const storage::ChemicalRow>(&chemical[i], 1), chemical_source[i])) {
             return false;
         }
     }

@@ -5,7 +5,7 @@
 #include "subscriber/config.hpp"
 #include "subscriber/enricher.hpp"
 #include "subscriber/message_mapper.hpp"
-#include "subscriber/pg/event_store.hpp"
+#include "storage/event_store.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -37,7 +37,7 @@ struct WorkerMetrics {
 // Run() owns its thread; the worker is not otherwise thread-safe.
 class ConsumerWorker {
 public:
-    ConsumerWorker(int index, const SubscriberConfig& config, pg::EventStore& store,
+    ConsumerWorker(int index, const SubscriberConfig& config, storage::EventStore& store,
                    common::kafka::Producer& dead_letters, Enricher& enricher,
                    WorkerMetrics& metrics, const std::atomic<bool>& stop);
     ~ConsumerWorker();
@@ -56,11 +56,11 @@ private:
     // Returns false when the batch was abandoned (revoked partitions, shutdown during an
     // outage): then nothing is committed and the messages will be redelivered.
     bool ProcessBatch();
-    bool StoreWithRetry(std::vector<AnalyticsRow>& analytics, std::vector<ChemicalRow>& chemical,
+    bool StoreWithRetry(std::vector<storage::AnalyticsRow>& analytics, std::vector<storage::ChemicalRow>& chemical,
                         std::vector<std::pair<size_t, PoisonMessage>>& poisons,
                         const std::vector<size_t>& analytics_source,
                         const std::vector<size_t>& chemical_source);
-    bool IsolatePoison(std::vector<AnalyticsRow>& analytics, std::vector<ChemicalRow>& chemical,
+    bool IsolatePoison(std::vector<storage::AnalyticsRow>& analytics, std::vector<storage::ChemicalRow>& chemical,
                        std::vector<std::pair<size_t, PoisonMessage>>& poisons,
                        const std::vector<size_t>& analytics_source,
                        const std::vector<size_t>& chemical_source);
@@ -73,7 +73,7 @@ private:
 
     int index_;
     const SubscriberConfig& config_;
-    pg::EventStore& store_;
+    storage::EventStore& store_;
     common::kafka::Producer& dead_letters_;
     Enricher& enricher_;
     WorkerMetrics& metrics_;

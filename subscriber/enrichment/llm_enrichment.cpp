@@ -42,7 +42,7 @@ std::string Sha256Hex(const std::string& text) {
     return out;
 }
 
-llm::EnrichmentRequest ToRequest(const ChemicalRow& row) {
+llm::EnrichmentRequest ToRequest(const storage::ChemicalRow& row) {
     return {row.molecule_id, row.molecule_name.value_or(""), row.smiles.value_or(""),
             row.canonical_smiles.value_or(""), row.notes.value_or("")};
 }
@@ -62,7 +62,7 @@ std::string TaskId(const std::string& tenant_id, const std::string& event_id) {
     return tenant_id + ":" + event_id;
 }
 
-json TaskPayload(const ChemicalRow& row) {
+json TaskPayload(const storage::ChemicalRow& row) {
     return {{"tenant_id", row.tenant_id},
             {"event_id", row.event_id},
             {"molecule_id", row.molecule_id},
@@ -177,7 +177,7 @@ void LlmEnrichment::CachePut(const std::string& key, const std::string& value) {
     }
 }
 
-void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
+void LlmEnrichment::BeforeStore(std::span<storage::ChemicalRow> rows) {
     if (rows.empty()) return;
     std::vector<llm::EnrichmentRequest> requests;
     std::vector<std::string> keys;
@@ -190,14 +190,14 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
     const auto deadline = std::chrono::steady_clock::now() + config_.inline_budget;
     bool inline_open = config_.inline_budget.count() > 0;
     for (size_t i = 0; i < rows.size(); ++i) {
-        ChemicalRow& row = rows[i];
+        storage::ChemicalRow& row = rows[i];
         if (cached && (*cached)[i]) {
             const json entry = json::parse(*(*cached)[i], nullptr, false);
             if (entry.is_object() && entry.contains("properties")) {
                 json provenance = entry.value("provenance", json::object());
                 provenance["cache"] = "hit";
                 row.llm_properties = entry["properties"].dump();
-                row.enrichment_status = EnrichmentStatus::kLlm;
+                row.enrichment_status = storage::EnrichmentStatus::kLlm;
                 row.enrichment_provenance = provenance.dump();
                 row.enriched_at = now_text;
                 row.processing_status = "completed";
@@ -216,7 +216,7 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
                 if (outcome->Ok()) {
                     const json provenance = ProvenanceJson(outcome->provenance, "llm");
                     row.llm_properties = outcome->properties.dump();
-                    row.enrichment_status = EnrichmentStatus::kLlm;
+                    row.enrichment_status = storage::EnrichmentStatus::kLlm;
                     row.enrichment_provenance = provenance.dump();
                     row.enriched_at = now_text;
                     row.processing_status = "completed";
@@ -234,12 +234,12 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
         row.llm_properties = llm::ExtractFromNotes(requests[i].name, requests[i].notes).dump();
         row.enriched_at = now_text;
         if (outcome && outcome->status == llm::EnrichmentStatus::kPermanent) {
-            row.enrichment_status = EnrichmentStatus::kFailed;
+            row.enrichment_status = storage::EnrichmentStatus::kFailed;
             row.processing_status = "failed";
             row.last_error = outcome->error;
             metrics_->failed.Inc();
         } else {
-            row.enrichment_status = EnrichmentStatus::kFallback;
+            row.enrichment_status = storage::EnrichmentStatus::kFallback;
             row.processing_status = "retry_scheduled";
             const auto delay = outcome ? outcome->retry_after : std::chrono::milliseconds(0);
             row.next_attempt_at = common::FormatRfc3339(common::NowUtc() + std::chrono::duration_cast<std::chrono::microseconds>(delay));
@@ -250,7 +250,7 @@ void LlmEnrichment::BeforeStore(std::span<ChemicalRow> rows) {
     }
 }
 
-void LlmEnrichment::AfterStore(std::span<const ChemicalRow> rows) {
+void LlmEnrichment::AfterStore(std::span<const storage::ChemicalRow> rows) {
     std::lock_guard lock(shared_redis_mutex_);
     try {
         redis::RetryQueue queue(SharedRedisLocked(), config_.redis_prefix + ":enrich");

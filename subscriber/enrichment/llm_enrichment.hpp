@@ -49,8 +49,8 @@ public:
 private:
     struct Metrics;
 
-    void BeforeStore(std::span<ChemicalRow> rows) override;
-    void AfterStore(std::span<const ChemicalRow> rows) override;
+    void BeforeStore(std::span<storage::ChemicalRow> rows) override;
+    void AfterStore(std::span<const storage::ChemicalRow> rows) override;
 
     void RetryLoop(int index);
     void SweepLoop();

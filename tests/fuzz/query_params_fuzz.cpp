@@ -1,4 +1,4 @@
-// Query strings → every parser of subscriber/query/params.hpp and the cursors of the query API.
+// Query strings → every parser of query/params.hpp and the cursors of the query API.
 //
 // Input: a query string as httplib hands it over (already percent-decoded): pairs separated by
 // '&', name and value by the first '=', pairs without a name dropped. Parameters used: from, to,
@@ -18,14 +18,14 @@
 #include <string>
 #include <vector>
 
-#include "subscriber/query/params.hpp"
-#include "subscriber/query/query_service.hpp"
+#include "query/params.hpp"
+#include "query/query_service.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace tributary::fuzz {
 namespace {
 
-using namespace tributary::subscriber::query;
+using namespace tributary::query;
 
 ParamMap Split(std::string_view text) {
     ParamMap params;

@@ -1,11 +1,11 @@
 // The analytics and research query API on real PostgreSQL and the real tributary-query binary.
 // Data is stored through PgEventStore, the subscriber's insert path, so the rollups are
 // maintained exactly as in production (including redelivered batches).
-#include "subscriber/pg/event_store.hpp"
-#include "subscriber/query/analytics_queries.hpp"
-#include "subscriber/query/db_pool.hpp"
-#include "subscriber/query/query_service.hpp"
-#include "subscriber/query/research_queries.hpp"
+#include "storage/event_store.hpp"
+#include "query/analytics_queries.hpp"
+#include "query/db_pool.hpp"
+#include "query/query_service.hpp"
+#include "query/research_queries.hpp"
 #include "tests/integration/harness.hpp"
 
 #include <gtest/gtest.h>
@@ -22,8 +22,8 @@
 namespace tributary::itest {
 namespace {
 
-using subscriber::AnalyticsRow;
-using subscriber::ChemicalRow;
+using storage::AnalyticsRow;
+using storage::ChemicalRow;
 using Json = nlohmann::json;
 
 struct Event {
@@ -36,9 +36,9 @@ struct Event {
     std::optional<std::string> session;
 };
 
-AnalyticsRow Row(const std::string& event_id, const Event& e,
+storage::AnalyticsRow Row(const std::string& event_id, const Event& e,
                  const std::string& tenant = "default") {
-    AnalyticsRow row;
+    storage::AnalyticsRow row;
     row.tenant_id = tenant;
     row.event_id = event_id;
     row.user_id = e.user;
@@ -92,13 +92,13 @@ constexpr const char* kAll = "from=2025-12-31T00:00:00Z&to=2026-01-04T00:00:00Z"
 // 2025-12-31T23:30:00Z, written with an offset.
 constexpr const char* kFromOffset = "from=2026-01-01T00:30:00%2B01:00";
 
-ChemicalRow Chemical(const std::string& id, const std::string& molecule, const std::string& name,
+storage::ChemicalRow Chemical(const std::string& id, const std::string& molecule, const std::string& name,
                      const std::string& researcher, const std::string& time,
-                     subscriber::EnrichmentStatus status, std::optional<double> mw,
+                     storage::EnrichmentStatus status, std::optional<double> mw,
                      std::optional<double> logp, std::optional<double> tpsa,
                      std::optional<int> hbd, std::optional<int> hba,
                      std::optional<int> lipinski_hbd, std::optional<int> lipinski_hba) {
-    ChemicalRow row;
+    storage::ChemicalRow row;
     row.tenant_id = "default";
     row.event_id = id;
     row.molecule_id = molecule;
@@ -133,16 +133,16 @@ protected:
         env["ANALYTICS_SEAL_AFTER_S"] = "0";
         env["ANALYTICS_SEGMENT_SCAN_S"] = "1";
         query_ = StartQuery(env, port_).release();  // applies the migrations
-        store_ = new subscriber::pg::PgEventStore(database_->Url(), 3);
+        store_ = new storage::PgEventStore(database_->Url(), 3);
 
         // Stored in three batches, each delivered twice; frank's middle event comes last.
         const auto& events = KnownEvents();
-        std::vector<AnalyticsRow> first;
-        std::vector<AnalyticsRow> second;
+        std::vector<storage::AnalyticsRow> first;
+        std::vector<storage::AnalyticsRow> second;
         for (size_t i = 0; i < events.size(); ++i) {
             (i < 10 ? first : second).push_back(Row("known-" + std::to_string(i), events[i]));
         }
-        const AnalyticsRow late = second.back();
+        const storage::AnalyticsRow late = second.back();
         second.pop_back();
         for (const auto* batch : {&first, &second}) {
             EXPECT_EQ(store_->Store(*batch, {}).analytics_inserted, batch->size());
@@ -151,21 +151,21 @@ protected:
         EXPECT_EQ(store_->Store(std::span(&late, 1), {}).analytics_inserted, 1u);
         EXPECT_EQ(store_->Store(std::span(&late, 1), {}).analytics_inserted, 0u);
 
-        using subscriber::EnrichmentStatus;
-        const std::vector<ChemicalRow> chemical = {
+        using storage::EnrichmentStatus;
+        const std::vector<storage::ChemicalRow> chemical = {
             Chemical("c1", "m1", "Aspirin", "Dr. Smith", "2026-01-01T10:00:00Z",
-                     EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
+                     storage::EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
             Chemical("c2", "m2", "Cyclosporin A", "Dr. Jones", "2026-01-01T11:00:00Z",
-                     EnrichmentStatus::kFallback, 1202.6, 3.27, 278.8, 5, 12, 5, 23),
+                     storage::EnrichmentStatus::kFallback, 1202.6, 3.27, 278.8, 5, 12, 5, 23),
             Chemical("c3", "m3", "Caffeine old", "Dr. Smith", "2026-01-01T09:00:00Z",
-                     EnrichmentStatus::kFailed, 300, 6, 10, 9, 9, 9, 9),
+                     storage::EnrichmentStatus::kFailed, 300, 6, 10, 9, 9, 9, 9),
             Chemical("c4", "m3", "Caffeine", "Dr. Smith", "2026-01-02T09:00:00Z",
-                     EnrichmentStatus::kPending, 194.19, -1.03, 58.44, 0, 6, 0, 6),
+                     storage::EnrichmentStatus::kPending, 194.19, -1.03, 58.44, 0, 6, 0, 6),
             Chemical("c5", "m4", "Unknown 50%_x", "Dr. Smith", "2026-01-02T10:00:00Z",
-                     EnrichmentStatus::kFailed, std::nullopt, std::nullopt, std::nullopt,
+                     storage::EnrichmentStatus::kFailed, std::nullopt, std::nullopt, std::nullopt,
                      std::nullopt, std::nullopt, std::nullopt, std::nullopt),
             Chemical("c6", "m5", "Aspirin-d3", "Dr. Jones", "2026-01-03T10:00:00Z",
-                     EnrichmentStatus::kLlm, 183.18, 1.31, 63.6, 1, 3, 1, 4),
+                     storage::EnrichmentStatus::kLlm, 183.18, 1.31, 63.6, 1, 3, 1, 4),
         };
         EXPECT_EQ(store_->Store({}, chemical).chemical_inserted, chemical.size());
         // Five days have events (2025-12-31 .. 2026-01-03, 2026-01-05).
@@ -193,13 +193,13 @@ protected:
     static TestDatabase* database_;
     static int port_;
     static Process* query_;
-    static subscriber::pg::PgEventStore* store_;
+    static storage::PgEventStore* store_;
 };
 
 TestDatabase* AnalyticsQueryTest::database_ = nullptr;
 int AnalyticsQueryTest::port_ = 0;
 Process* AnalyticsQueryTest::query_ = nullptr;
-subscriber::pg::PgEventStore* AnalyticsQueryTest::store_ = nullptr;
+storage::PgEventStore* AnalyticsQueryTest::store_ = nullptr;
 
 TEST_F(AnalyticsQueryTest, EventTrendsAreZeroFilledUtcBucketsThatRespectTheBounds) {
     auto body = Get(std::string("/api/v1/analytics/event-trends?") + kAll + "&interval=day");
@@ -516,8 +516,8 @@ const std::vector<Event>& OtherTenantEvents() {
 
 class TenantIsolationTest : public ::testing::Test {
 protected:
-    using ParamMap = subscriber::query::ParamMap;
-    using QueryResponse = subscriber::query::QueryResponse;
+    using ParamMap = query::ParamMap;
+    using QueryResponse = query::QueryResponse;
 
     static void SetUpTestSuite() {
         database_ = new TestDatabase();
@@ -526,8 +526,8 @@ protected:
         Env env = ServiceEnv(Infra::Get().kafka, database_->Url(), "unused", {0, port_, 0});
         env["ANALYTICS_SEGMENTS"] = "false";
         query_ = StartQuery(env, port_).release();
-        subscriber::pg::PgEventStore store(database_->Url(), 3);
-        std::vector<AnalyticsRow> rows;
+        storage::PgEventStore store(database_->Url(), 3);
+        std::vector<storage::AnalyticsRow> rows;
         for (size_t i = 0; i < KnownEvents().size(); ++i) {
             rows.push_back(Row("known-" + std::to_string(i), KnownEvents()[i], "default"));
         }
@@ -537,29 +537,29 @@ protected:
         }
         EXPECT_EQ(store.Store(rows, {}).analytics_inserted, rows.size());
 
-        using subscriber::EnrichmentStatus;
-        std::vector<ChemicalRow> chemical = {
+        using storage::EnrichmentStatus;
+        std::vector<storage::ChemicalRow> chemical = {
             Chemical("c1", "m1", "Aspirin", "Dr. Smith", "2026-01-01T10:00:00Z",
-                     EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
+                     storage::EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
             Chemical("c2", "m2", "Cyclosporin A", "Dr. Jones", "2026-01-01T11:00:00Z",
-                     EnrichmentStatus::kFallback, 1202.6, 3.27, 278.8, 5, 12, 5, 23),
+                     storage::EnrichmentStatus::kFallback, 1202.6, 3.27, 278.8, 5, 12, 5, 23),
             Chemical("c3", "m3", "Caffeine", "Dr. Smith", "2026-01-02T09:00:00Z",
-                     EnrichmentStatus::kPending, 194.19, -1.03, 58.44, 0, 6, 0, 6),
+                     storage::EnrichmentStatus::kPending, 194.19, -1.03, 58.44, 0, 6, 0, 6),
             // The other tenant's records: molecule m1 again, and m9.
             Chemical("c1", "m1", "Other aspirin", "Dr. Smith", "2026-01-01T12:00:00Z",
-                     EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
+                     storage::EnrichmentStatus::kLlm, 180.159, 1.31, 63.6, 1, 3, 1, 4),
             Chemical("c9", "m9", "Benzene", "Dr. Smith", "2026-01-02T12:00:00Z",
-                     EnrichmentStatus::kFailed, std::nullopt, std::nullopt, std::nullopt,
+                     storage::EnrichmentStatus::kFailed, std::nullopt, std::nullopt, std::nullopt,
                      std::nullopt, std::nullopt, std::nullopt, std::nullopt),
         };
         chemical[3].tenant_id = "other";
         chemical[4].tenant_id = "other";
         EXPECT_EQ(store.Store({}, chemical).chemical_inserted, chemical.size());
 
-        pool_ = new subscriber::query::DbPool(database_->Url(), 2, std::chrono::seconds(30));
-        service_ = new subscriber::query::QueryService(*pool_);
-        analytics_ = new subscriber::query::AnalyticsQueries(*pool_);
-        research_ = new subscriber::query::ResearchQueries(*pool_);
+        pool_ = new query::DbPool(database_->Url(), 2, std::chrono::seconds(30));
+        service_ = new query::QueryService(*pool_);
+        analytics_ = new query::AnalyticsQueries(*pool_);
+        research_ = new query::ResearchQueries(*pool_);
     }
     static void TearDownTestSuite() {
         delete research_;
@@ -739,19 +739,19 @@ protected:
     static TestDatabase* database_;
     static int port_;
     static Process* query_;
-    static subscriber::query::DbPool* pool_;
-    static subscriber::query::QueryService* service_;
-    static subscriber::query::AnalyticsQueries* analytics_;
-    static subscriber::query::ResearchQueries* research_;
+    static query::DbPool* pool_;
+    static query::QueryService* service_;
+    static query::AnalyticsQueries* analytics_;
+    static query::ResearchQueries* research_;
 };
 
 TestDatabase* TenantIsolationTest::database_ = nullptr;
 int TenantIsolationTest::port_ = 0;
 Process* TenantIsolationTest::query_ = nullptr;
-subscriber::query::DbPool* TenantIsolationTest::pool_ = nullptr;
-subscriber::query::QueryService* TenantIsolationTest::service_ = nullptr;
-subscriber::query::AnalyticsQueries* TenantIsolationTest::analytics_ = nullptr;
-subscriber::query::ResearchQueries* TenantIsolationTest::research_ = nullptr;
+query::DbPool* TenantIsolationTest::pool_ = nullptr;
+query::QueryService* TenantIsolationTest::service_ = nullptr;
+query::AnalyticsQueries* TenantIsolationTest::analytics_ = nullptr;
+query::ResearchQueries* TenantIsolationTest::research_ = nullptr;
 
 TEST_F(TenantIsolationTest, EachTenantSeesOnlyItsOwnCountsBeforeAndAfterDaySegments) {
     ASSERT_EQ(database_->Scalar("SELECT count(*) FROM analytics_day_segments"), 0);
@@ -854,7 +854,7 @@ protected:
         database_ = std::make_unique<TestDatabase>();
         port_ = FreePort();
         query_ = StartQuery(RawEnv(), port_);
-        store_ = std::make_unique<subscriber::pg::PgEventStore>(database_->Url(), 3);
+        store_ = std::make_unique<storage::PgEventStore>(database_->Url(), 3);
     }
 
     // A query API that never builds day segments: it answers from rollups and raw rows only.
@@ -872,7 +872,7 @@ protected:
         const std::vector<std::string> devices = {"mobile", "mobile", "desktop", "tablet"};
         const std::vector<std::string> countries = {"DE", "US", "US", "FR", "JP"};
         const int64_t start_us = 1772323200LL * 1000000;  // 2026-03-01T00:00:00Z
-        std::vector<AnalyticsRow> rows;
+        std::vector<storage::AnalyticsRow> rows;
         for (int i = 0; i < count; ++i) {
             // Two draws: one 32-bit draw covers only 71 minutes of microseconds.
             const uint64_t draw = (static_cast<uint64_t>(rng()) << 32) | rng();
@@ -959,7 +959,7 @@ protected:
     std::unique_ptr<TestDatabase> database_;
     int port_ = 0;
     std::unique_ptr<Process> query_;
-    std::unique_ptr<subscriber::pg::PgEventStore> store_;
+    std::unique_ptr<storage::PgEventStore> store_;
 };
 
 TEST_F(RollupEquivalenceTest, IncrementalRollupsEqualARebuildFromRawRowsAfterRedelivery) {
@@ -983,7 +983,7 @@ TEST_F(RollupEquivalenceTest, ConcurrentWritersOfTheSameBatchesNeitherDeadlockNo
     // Four workers store the same 20 batches in different orders at the same time, as
     // redeliveries racing the originals would.
     std::mt19937 rng(3);
-    std::vector<std::vector<AnalyticsRow>> batches(20);
+    std::vector<std::vector<storage::AnalyticsRow>> batches(20);
     for (int i = 0; i < 4000; ++i) {
         Event e;
         e.time = FormatTime(std::chrono::time_point<std::chrono::system_clock, std::chrono::microseconds>(
@@ -998,7 +998,7 @@ TEST_F(RollupEquivalenceTest, ConcurrentWritersOfTheSameBatchesNeitherDeadlockNo
     std::vector<std::thread> workers;
     for (int w = 0; w < 4; ++w) {
         workers.emplace_back([&, w] {
-            subscriber::pg::PgEventStore store(database_->Url(), 3);
+            storage::PgEventStore store(database_->Url(), 3);
             std::vector<size_t> order(batches.size());
             std::iota(order.begin(), order.end(), 0);
             std::shuffle(order.begin(), order.end(), std::mt19937(static_cast<uint32_t>(w)));
@@ -1194,7 +1194,7 @@ TEST_F(RollupEquivalenceTest, DaySegmentsGiveTheRawRowAnswersAndStepAsideWhenADa
     Event cart = view;
     cart.time = "2026-03-02T10:00:30Z";
     cart.type = "cart";
-    store_->Store(std::vector<AnalyticsRow>{Row("late-1", view), Row("late-2", cart)}, {});
+    store_->Store(std::vector<storage::AnalyticsRow>{Row("late-1", view), Row("late-2", cart)}, {});
     ASSERT_EQ(database_->Scalar(kCurrentSegments), 2) << "the middle day's segment is stale";
     const Json funnel = Get("/api/v1/analytics/funnel?steps=view,cart&within=1h&" + range);
     const Json distribution = Get("/api/v1/analytics/user-distribution?dimension=device&" + range);
@@ -1258,11 +1258,11 @@ TEST(SegmentBuilderOutage, ScansFailWhilePostgresIsDownAndResumeAfterTheRestart)
     env["ANALYTICS_SEGMENT_SCAN_S"] = "1";
     auto query = StartQuery(env, port);  // applies the migrations
     const auto& events = KnownEvents();
-    std::vector<AnalyticsRow> rows;
+    std::vector<storage::AnalyticsRow> rows;
     for (size_t i = 0; i + 1 < events.size(); ++i) {
         rows.push_back(Row("outage-" + std::to_string(i), events[i]));
     }
-    subscriber::pg::PgEventStore(url, 3).Store(rows, {});
+    storage::PgEventStore(url, 3).Store(rows, {});
     ASSERT_TRUE(WaitFor([&] { return current_segments() == 5; }, 60s)) << query->LogTail();
     // frank's day, whose last event is stored only after the restart.
     const auto frank_day_events = [&url]() -> int64_t {
@@ -1295,8 +1295,8 @@ TEST(SegmentBuilderOutage, ScansFailWhilePostgresIsDownAndResumeAfterTheRestart)
 
     // The last known event is a late one for frank's day, which already has its segment: only
     // a builder that reconnected rebuilds it with the third event.
-    subscriber::pg::PgEventStore(url, 3).Store(
-        std::vector<AnalyticsRow>{Row("outage-late", events.back())}, {});
+    storage::PgEventStore(url, 3).Store(
+        std::vector<storage::AnalyticsRow>{Row("outage-late", events.back())}, {});
     EXPECT_TRUE(WaitFor([&] { return frank_day_events() == 3 && current_segments() == 5; }, 60s))
         << "the builder should reconnect and rebuild the day\n" << query->LogTail();
     // The pooled connections broke with the restart; no client sees it.

@@ -273,7 +273,7 @@ std::unique_ptr<Process> StartSubscriber(const Env& env, int port) {
 }
 
 std::unique_ptr<Process> StartQuery(const Env& env, int port) {
-    auto process = std::make_unique<Process>("query", Infra::Get().Binary("subscriber/tributary-query"), env);
+    auto process = std::make_unique<Process>("query", Infra::Get().Binary("query/tributary-query"), env);
     if (!WaitReady(port, 60s)) {
         throw std::runtime_error("query API not ready:\n" + process->LogTail());
     }

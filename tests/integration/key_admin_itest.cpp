@@ -4,8 +4,8 @@
 #include "common/auth/api_key.hpp"
 #include "common/http/server.hpp"
 #include "common/http_util.hpp"
-#include "subscriber/pg/key_repository.hpp"
-#include "subscriber/query/admin_routes.hpp"
+#include "storage/key_repository.hpp"
+#include "query/admin_routes.hpp"
 #include "tests/integration/harness.hpp"
 
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@ namespace {
 
 using common::auth::Scope;
 using Json = nlohmann::json;
-using subscriber::pg::PgKeyLookup;
+using storage::PgKeyLookup;
 
 constexpr const char* kOperatorUser = "itest-operator";
 constexpr const char* kCliActor = "cli:itest-operator";
@@ -362,8 +362,8 @@ protected:
         alpha_admin_ = AdminJson(db_, {"key", "create", "--tenant", "alpha", "--scopes", "admin"});
         beta_admin_ = AdminJson(db_, {"key", "create", "--tenant", "beta", "--scopes", "admin"});
         lookup_ = std::make_shared<PgKeyLookup>(db_.Url());
-        repository_ = std::make_unique<subscriber::pg::KeyRepository>(db_.Url());
-        subscriber::query::RegisterAdminRoutes(server_, *repository_, Authorizer(lookup_));
+        repository_ = std::make_unique<storage::KeyRepository>(db_.Url());
+        query::RegisterAdminRoutes(server_, *repository_, Authorizer(lookup_));
         port_ = server_.Bind("127.0.0.1", 0);
         ASSERT_GT(port_, 0);
         thread_ = std::thread([this] { server_.Run(); });
@@ -447,7 +447,7 @@ protected:
     Json alpha_admin_;
     Json beta_admin_;
     std::shared_ptr<PgKeyLookup> lookup_;
-    std::unique_ptr<subscriber::pg::KeyRepository> repository_;
+    std::unique_ptr<storage::KeyRepository> repository_;
     common::MetricsRegistry metrics_;
     common::http::Server server_{{}, metrics_, "query"};
     int port_ = 0;
@@ -632,10 +632,10 @@ TEST_F(AdminRoutes, InvalidBodiesAnswer400NamingTheField) {
 }
 
 TEST(AdminRoutesOutage, AnUnreachableStoreAnswers503WithRetryAfter) {
-    subscriber::pg::KeyRepository repository("postgresql://postgres@127.0.0.1:1/nothing");
+    storage::KeyRepository repository("postgresql://postgres@127.0.0.1:1/nothing");
     common::MetricsRegistry metrics;
     common::http::Server server({}, metrics, "query");
-    subscriber::query::RegisterAdminRoutes(server, repository,
+    query::RegisterAdminRoutes(server, repository,
                                            [](const httplib::Request&, httplib::Response&,
                                               Scope) -> std::optional<common::auth::Principal> {
                                                common::auth::Principal principal;

@@ -5,8 +5,8 @@
 // to wait deterministically: the test holds an ACCESS EXCLUSIVE lock on the table they read.
 // The pool's deadline (several statements, one budget; the wait for a connection) is also
 // tested in-process against the same server.
-#include "subscriber/pg/db_error.hpp"
-#include "subscriber/query/db_pool.hpp"
+#include "storage/db_error.hpp"
+#include "query/db_pool.hpp"
 #include "tests/integration/harness.hpp"
 
 #include <gtest/gtest.h>
@@ -328,13 +328,13 @@ TEST_F(QueryLimitsTest, AKeyOverItsCapIsRefusedAtOnceWhileOtherKeysAndTenantsAre
 // The pool's deadline on its own, in this process, on the same server.
 class DbPoolDeadlineTest : public ::testing::Test {
 protected:
-    using DbPool = subscriber::query::DbPool;
+    using DbPool = query::DbPool;
     TestDatabase database_;
 };
 
 // Runs `sql` in a read-only transaction on a lease of `pool`; returns how long it took, with
 // `canceled` set when PostgreSQL canceled it (SQLSTATE 57014).
-std::chrono::milliseconds RunTimed(subscriber::query::DbPool& pool,
+std::chrono::milliseconds RunTimed(query::DbPool& pool,
                                    const std::vector<std::string>& statements, bool& canceled) {
     const auto start = Clock::now();
     canceled = false;
@@ -343,7 +343,7 @@ std::chrono::milliseconds RunTimed(subscriber::query::DbPool& pool,
         pqxx::read_transaction txn(*lease);
         for (const auto& sql : statements) txn.exec(sql);
     } catch (const pqxx::sql_error& e) {
-        canceled = subscriber::pg::IsQueryCanceled(e);
+        canceled = storage::IsQueryCanceled(e);
         lease.Discard();
         if (!canceled) throw;
     }
@@ -372,7 +372,7 @@ TEST_F(DbPoolDeadlineTest, AStatementStartedAfterTheDeadlinePassedIsCanceledToo)
         txn.exec("SELECT pg_sleep(5)");
         ADD_FAILURE() << "the statement ran to its end";
     } catch (const pqxx::sql_error& e) {
-        EXPECT_TRUE(subscriber::pg::IsQueryCanceled(e)) << e.what();
+        EXPECT_TRUE(storage::IsQueryCanceled(e)) << e.what();
     }
     EXPECT_LT(Clock::now() - start, 1s);
 }
@@ -403,7 +403,7 @@ TEST_F(DbPoolDeadlineTest, ACanceledLeaseLeavesThePoolServingTheNextOnes) {
             pqxx::read_transaction txn(*lease);
             txn.exec("SELECT pg_sleep(5)");
         } catch (const pqxx::sql_error& e) {
-            canceled = subscriber::pg::IsQueryCanceled(e);
+            canceled = storage::IsQueryCanceled(e);
         }
     }
     EXPECT_TRUE(canceled);

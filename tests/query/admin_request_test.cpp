@@ -1,13 +1,13 @@
-// The pure parts of key management: the HTTP admin bodies (subscriber/query/admin_routes) and
-// the key store's validation and helpers (subscriber/pg/key_repository).
-#include "subscriber/query/admin_routes.hpp"
+// The pure parts of key management: the HTTP admin bodies (query/admin_routes) and
+// the key store's validation and helpers (storage/key_repository).
+#include "query/admin_routes.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <limits>
 
-namespace tributary::subscriber::query {
+namespace tributary::query {
 namespace {
 
 using common::auth::Scope;
@@ -35,8 +35,8 @@ TEST(ParseCreateKeyBody, ReadsEveryField) {
         R"({"scopes": ["ingest", "query"], "name": "ci", "rate_limit": 50, "burst": 100.5,
             "expires_at": "2030-01-31T00:00:00Z"})",
         kNow);
-    ASSERT_TRUE(std::holds_alternative<pg::KeySpec>(parsed));
-    const auto& spec = std::get<pg::KeySpec>(parsed);
+    ASSERT_TRUE(std::holds_alternative<storage::KeySpec>(parsed));
+    const auto& spec = std::get<storage::KeySpec>(parsed);
     EXPECT_EQ(spec.scopes, (common::auth::ScopeSet{Scope::kIngest, Scope::kQuery}));
     EXPECT_EQ(spec.name, "ci");
     EXPECT_EQ(spec.rate_limit, 50.0);
@@ -47,8 +47,8 @@ TEST(ParseCreateKeyBody, ReadsEveryField) {
 TEST(ParseCreateKeyBody, NullIsTheSameAsAbsent) {
     const auto parsed = ParseCreateKeyBody(
         R"({"scopes": ["admin"], "name": null, "rate_limit": null, "expires_at": null})", kNow);
-    ASSERT_TRUE(std::holds_alternative<pg::KeySpec>(parsed));
-    const auto& spec = std::get<pg::KeySpec>(parsed);
+    ASSERT_TRUE(std::holds_alternative<storage::KeySpec>(parsed));
+    const auto& spec = std::get<storage::KeySpec>(parsed);
     EXPECT_FALSE(spec.name || spec.rate_limit || spec.burst || spec.expires_at);
 }
 
@@ -110,7 +110,7 @@ TEST(ParseRotateBody, DefaultsToNoGrace) {
     EXPECT_EQ(std::get<std::chrono::seconds>(ParseRotateBody("{}")), 0s);
     EXPECT_EQ(std::get<std::chrono::seconds>(ParseRotateBody(R"({"grace_seconds": 3600})")), 1h);
     EXPECT_EQ(std::get<std::chrono::seconds>(ParseRotateBody(R"({"grace_seconds": 2592000})")),
-              pg::kMaxRotationGrace);
+              storage::kMaxRotationGrace);
 }
 
 TEST(ParseRotateBody, RefusesGraceOutsideZeroToThirtyDays) {
@@ -130,54 +130,54 @@ TEST(IsValidTenantId, FollowsTheTableConstraint) {
     const std::vector<std::string> valid = {"default", "a", "acme-corp", "team_7", "0team",
                                             std::string(63, 'x')};
     for (const std::string& id : valid) {
-        EXPECT_TRUE(pg::IsValidTenantId(id)) << id;
+        EXPECT_TRUE(storage::IsValidTenantId(id)) << id;
     }
     const std::vector<std::string> invalid = {
         "", "-acme", "_acme", "Acme", "acme corp", "acme/x", "\xc3\xa4", std::string(64, 'x')};
     for (const std::string& id : invalid) {
-        EXPECT_FALSE(pg::IsValidTenantId(id)) << id;
+        EXPECT_FALSE(storage::IsValidTenantId(id)) << id;
     }
 }
 
 TEST(WithConnectTimeout, AddsItToEitherFormOnce) {
-    EXPECT_EQ(pg::WithConnectTimeout("postgresql://u@h:5432/db", 2),
+    EXPECT_EQ(storage::WithConnectTimeout("postgresql://u@h:5432/db", 2),
               "postgresql://u@h:5432/db?connect_timeout=2");
-    EXPECT_EQ(pg::WithConnectTimeout("postgres://u@h/db?sslmode=disable", 2),
+    EXPECT_EQ(storage::WithConnectTimeout("postgres://u@h/db?sslmode=disable", 2),
               "postgres://u@h/db?sslmode=disable&connect_timeout=2");
-    EXPECT_EQ(pg::WithConnectTimeout("host=h dbname=db", 3), "host=h dbname=db connect_timeout=3");
-    EXPECT_EQ(pg::WithConnectTimeout("", 2), "connect_timeout=2");
-    EXPECT_EQ(pg::WithConnectTimeout("postgresql://h/db?connect_timeout=9", 2),
+    EXPECT_EQ(storage::WithConnectTimeout("host=h dbname=db", 3), "host=h dbname=db connect_timeout=3");
+    EXPECT_EQ(storage::WithConnectTimeout("", 2), "connect_timeout=2");
+    EXPECT_EQ(storage::WithConnectTimeout("postgresql://h/db?connect_timeout=9", 2),
               "postgresql://h/db?connect_timeout=9");
 }
 
 TEST(ValidateKeySpec, NamesTheFirstProblem) {
-    pg::KeySpec spec;
-    EXPECT_EQ(pg::ValidateKeySpec(spec, kNow)->field, "scopes");
+    storage::KeySpec spec;
+    EXPECT_EQ(storage::ValidateKeySpec(spec, kNow)->field, "scopes");
     spec.scopes.Add(Scope::kQuery);
-    EXPECT_FALSE(pg::ValidateKeySpec(spec, kNow));
+    EXPECT_FALSE(storage::ValidateKeySpec(spec, kNow));
     spec.burst = std::numeric_limits<double>::infinity();
-    EXPECT_EQ(pg::ValidateKeySpec(spec, kNow)->field, "burst");
+    EXPECT_EQ(storage::ValidateKeySpec(spec, kNow)->field, "burst");
     spec.burst.reset();
     spec.expires_at = kNow;
-    EXPECT_EQ(pg::ValidateKeySpec(spec, kNow)->field, "expires_at");
+    EXPECT_EQ(storage::ValidateKeySpec(spec, kNow)->field, "expires_at");
     spec.expires_at.reset();
     spec.name = "tab\tbed";
-    EXPECT_EQ(pg::ValidateKeySpec(spec, kNow)->field, "name");
+    EXPECT_EQ(storage::ValidateKeySpec(spec, kNow)->field, "name");
     spec.name = "caf\xc3\xa9 \xf0\x9f\x94\x91";
-    EXPECT_FALSE(pg::ValidateKeySpec(spec, kNow));
+    EXPECT_FALSE(storage::ValidateKeySpec(spec, kNow));
     spec.name = "overlong \xc0\xaf";
-    EXPECT_EQ(pg::ValidateKeySpec(spec, kNow)->field, "name");
+    EXPECT_EQ(storage::ValidateKeySpec(spec, kNow)->field, "name");
 }
 
 TEST(KeyInfoJson, ShowsTheLastFourButNoHash) {
-    pg::KeyInfo key;
+    storage::KeyInfo key;
     key.key_id = "key_1";
     key.tenant_id = "acme";
     key.scopes = {Scope::kIngest};
     key.last_four = "wxyz";
     key.created_at = kNow;
     key.expires_at = kNow + 1h;
-    const auto json = pg::KeyInfoJson(key);
+    const auto json = storage::KeyInfoJson(key);
     EXPECT_EQ(json["id"], "key_1");
     EXPECT_EQ(json["tenant"], "acme");
     EXPECT_EQ(json["scopes"], nlohmann::json::array({"ingest"}));
@@ -186,8 +186,8 @@ TEST(KeyInfoJson, ShowsTheLastFourButNoHash) {
     EXPECT_TRUE(json["revoked_at"].is_null());
     EXPECT_FALSE(json.contains("key"));
     EXPECT_FALSE(json.contains("key_hash"));
-    EXPECT_EQ(pg::NewKeyJson({key, "trb_x"})["key"], "trb_x");
+    EXPECT_EQ(storage::NewKeyJson({key, "trb_x"})["key"], "trb_x");
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::query
+}  // namespace tributary::query

@@ -1,5 +1,5 @@
-#include "subscriber/query/analytics_queries.hpp"
-#include "subscriber/query/day_segment.hpp"
+#include "query/analytics_queries.hpp"
+#include "query/day_segment.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <random>
 #include <stdexcept>
 
-namespace tributary::subscriber::query {
+namespace tributary::query {
 namespace {
 
 constexpr int64_t kDay = 1772323200LL * 1000000;  // 2026-03-01T00:00:00Z
@@ -181,4 +181,4 @@ TEST(FunnelAggregator, AgreesWithPerUserDepthAcrossSources) {
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::query
+}  // namespace tributary::query

@@ -1,5 +1,5 @@
-#include "subscriber/query/analytics_queries.hpp"
-#include "subscriber/query/research_queries.hpp"
+#include "query/analytics_queries.hpp"
+#include "query/research_queries.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <functional>
 #include <random>
 
-namespace tributary::subscriber::query {
+namespace tributary::query {
 namespace {
 
 using Events = std::vector<FunnelCounter::Event>;
@@ -72,4 +72,4 @@ TEST(SubstringLikePattern, EscapesWildcards) {
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::query
+}  // namespace tributary::query

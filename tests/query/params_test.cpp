@@ -1,10 +1,10 @@
-#include "subscriber/query/params.hpp"
+#include "query/params.hpp"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-namespace tributary::subscriber::query {
+namespace tributary::query {
 namespace {
 
 SystemTime T(const char* text) { return *common::ParseRfc3339(text); }
@@ -221,4 +221,4 @@ TEST(ParamErrorJson, RendersTheContractErrorShape) {
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::query
+}  // namespace tributary::query

@@ -1,4 +1,4 @@
-#include "subscriber/query/query_limits.hpp"
+#include "query/query_limits.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-namespace tributary::subscriber::query {
+namespace tributary::query {
 namespace {
 
 using Outcome = ConcurrencyLimiter::Outcome;
@@ -186,4 +186,4 @@ TEST(ReadQueryLimits, BadValuesAreReportedNamingTheVariable) {
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::query
+}  // namespace tributary::query

@@ -1,7 +1,7 @@
 // Every cursor the query API hands out is bound to the caller's tenant: another tenant's
 // cursor, or one altered by a single character, is refused like a malformed one.
-#include "subscriber/query/params.hpp"
-#include "subscriber/query/query_service.hpp"
+#include "query/params.hpp"
+#include "query/query_service.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace tributary::subscriber::query {
+namespace tributary::query {
 namespace {
 
 constexpr std::string_view kAlphabet =
@@ -113,4 +113,4 @@ TEST(TenantCursor, TheTagCoversThePayload) {
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::query
+}  // namespace tributary::query

@@ -1,11 +1,11 @@
-#include "subscriber/query/query_service.hpp"
+#include "query/query_service.hpp"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 #include <string>
 
-namespace tributary::subscriber::query {
+namespace tributary::query {
 namespace {
 
 class CursorRoundTrip : public ::testing::TestWithParam<Cursor> {};
@@ -41,4 +41,4 @@ INSTANTIATE_TEST_SUITE_P(Cursor, GarbageCursor,
                                            std::string("1\0.2", 4), "1,2", "null"));
 
 }  // namespace
-}  // namespace tributary::subscriber::query
+}  // namespace tributary::query

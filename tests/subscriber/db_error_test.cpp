@@ -1,4 +1,4 @@
-#include "subscriber/pg/db_error.hpp"
+#include "storage/db_error.hpp"
 
 #include <gtest/gtest.h>
 #include <pqxx/except>
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace tributary::subscriber::pg {
+namespace tributary::storage {
 namespace {
 
 struct ErrorCase {
@@ -98,4 +98,4 @@ TEST(IsQueryCanceled, HoldsForTheQueryCanceledStateOnly) {
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::pg
+}  // namespace tributary::storage

@@ -50,24 +50,24 @@ json ChemicalPayload(std::optional<std::string> smiles = "CC(=O)Oc1ccccc1C(=O)O"
             {"data", data}};
 }
 
-AnalyticsRow MapAnalytics(const json& payload) {
+storage::AnalyticsRow MapAnalytics(const json& payload) {
     const MappedMessage mapped = MapMessage(kAnalyticsTopic, Encode(EventKind::kAnalytics, payload), 3, 42);
     if (const auto* poison = std::get_if<PoisonMessage>(&mapped)) {
         ADD_FAILURE() << "poison at " << poison->stage << ": " << poison->reason;
         return {};
     }
-    EXPECT_TRUE(std::holds_alternative<AnalyticsRow>(mapped));
-    return std::holds_alternative<AnalyticsRow>(mapped) ? std::get<AnalyticsRow>(mapped) : AnalyticsRow{};
+    EXPECT_TRUE(std::holds_alternative<storage::AnalyticsRow>(mapped));
+    return std::holds_alternative<storage::AnalyticsRow>(mapped) ? std::get<storage::AnalyticsRow>(mapped) : storage::AnalyticsRow{};
 }
 
-ChemicalRow MapChemical(const json& payload) {
+storage::ChemicalRow MapChemical(const json& payload) {
     const MappedMessage mapped = MapMessage(kResearchTopic, Encode(EventKind::kChemical, payload), 1, 7);
     if (const auto* poison = std::get_if<PoisonMessage>(&mapped)) {
         ADD_FAILURE() << "poison at " << poison->stage << ": " << poison->reason;
         return {};
     }
-    EXPECT_TRUE(std::holds_alternative<ChemicalRow>(mapped));
-    return std::holds_alternative<ChemicalRow>(mapped) ? std::get<ChemicalRow>(mapped) : ChemicalRow{};
+    EXPECT_TRUE(std::holds_alternative<storage::ChemicalRow>(mapped));
+    return std::holds_alternative<storage::ChemicalRow>(mapped) ? std::get<storage::ChemicalRow>(mapped) : storage::ChemicalRow{};
 }
 
 PoisonMessage ExpectPoison(const MappedMessage& mapped) {
@@ -79,7 +79,7 @@ PoisonMessage ExpectPoison(const MappedMessage& mapped) {
 // --- Analytics rows ---------------------------------------------------------------------------
 
 TEST(MapAnalyticsMessage, CopiesIdentityTimesAndKafkaPosition) {
-    const AnalyticsRow row = MapAnalytics(AnalyticsPayload());
+    const storage::AnalyticsRow row = MapAnalytics(AnalyticsPayload());
     EXPECT_EQ(row.tenant_id, "default");
     EXPECT_EQ(row.event_id, "evt-1");
     EXPECT_EQ(row.user_id, "user-1");
@@ -91,7 +91,7 @@ TEST(MapAnalyticsMessage, CopiesIdentityTimesAndKafkaPosition) {
 }
 
 TEST(MapAnalyticsMessage, LeavesEveryDimensionNullWhenNothingProvidesIt) {
-    const AnalyticsRow row = MapAnalytics(AnalyticsPayload());
+    const storage::AnalyticsRow row = MapAnalytics(AnalyticsPayload());
     EXPECT_EQ(row.session_id, std::nullopt);
     EXPECT_EQ(row.page, std::nullopt);
     EXPECT_EQ(row.referrer, std::nullopt);
@@ -111,7 +111,7 @@ struct DimensionCase {
     std::string name;
     json::json_pointer structured;
     json::json_pointer fallback;
-    std::function<std::optional<std::string>(const AnalyticsRow&)> column;
+    std::function<std::optional<std::string>(const storage::AnalyticsRow&)> column;
 };
 
 void PrintTo(const DimensionCase& c, std::ostream* os) { *os << c.name; }
@@ -148,21 +148,21 @@ INSTANTIATE_TEST_SUITE_P(
     MapAnalyticsMessage, Dimension,
     ::testing::Values(
         DimensionCase{"Page", "/context/page/path"_json_pointer, "/metadata/page"_json_pointer,
-                      [](const AnalyticsRow& r) { return r.page; }},
+                      [](const storage::AnalyticsRow& r) { return r.page; }},
         DimensionCase{"Referrer", "/context/page/referrer"_json_pointer,
                       "/metadata/referrer"_json_pointer,
-                      [](const AnalyticsRow& r) { return r.referrer; }},
+                      [](const storage::AnalyticsRow& r) { return r.referrer; }},
         DimensionCase{"Device", "/context/device/type"_json_pointer, "/metadata/device"_json_pointer,
-                      [](const AnalyticsRow& r) { return r.device; }},
+                      [](const storage::AnalyticsRow& r) { return r.device; }},
         DimensionCase{"Os", "/context/device/os"_json_pointer, "/metadata/os"_json_pointer,
-                      [](const AnalyticsRow& r) { return r.os; }},
+                      [](const storage::AnalyticsRow& r) { return r.os; }},
         DimensionCase{"Browser", "/context/device/browser"_json_pointer,
                       "/metadata/browser"_json_pointer,
-                      [](const AnalyticsRow& r) { return r.browser; }},
+                      [](const storage::AnalyticsRow& r) { return r.browser; }},
         DimensionCase{"Country", "/context/country"_json_pointer, "/metadata/country"_json_pointer,
-                      [](const AnalyticsRow& r) { return r.country; }},
+                      [](const storage::AnalyticsRow& r) { return r.country; }},
         DimensionCase{"Session", "/session_id"_json_pointer, "/metadata/session_id"_json_pointer,
-                      [](const AnalyticsRow& r) { return r.session_id; }}),
+                      [](const storage::AnalyticsRow& r) { return r.session_id; }}),
     [](const ::testing::TestParamInfo<DimensionCase>& param_info) { return param_info.param.name; });
 
 // `source` has no structured field: only metadata.source feeds it.
@@ -185,7 +185,7 @@ TEST(MapAnalyticsMessage, MapsTheOriginalPlatformsDemoEvent) {
     json payload = AnalyticsPayload();
     payload["metadata"] = {{"page", "/dashboard"}, {"source", "web"}, {"session_id", "s-1"},
                            {"user_agent", "Mozilla/5.0"}};
-    const AnalyticsRow row = MapAnalytics(payload);
+    const storage::AnalyticsRow row = MapAnalytics(payload);
     EXPECT_EQ(row.page, "/dashboard");
     EXPECT_EQ(row.source, "web");
     EXPECT_EQ(row.session_id, "s-1");
@@ -196,7 +196,7 @@ TEST(MapAnalyticsMessage, KeepsMetadataAndContextAsJson) {
     json payload = AnalyticsPayload();
     payload["metadata"] = {{"n", 1}, {"nested", {{"a", json::array({1, 2})}}}};
     payload["context"] = {{"locale", "de-DE"}, {"ip", "203.0.113.7"}};
-    const AnalyticsRow row = MapAnalytics(payload);
+    const storage::AnalyticsRow row = MapAnalytics(payload);
     EXPECT_EQ(json::parse(row.metadata), payload["metadata"]);
     ASSERT_TRUE(row.context.has_value());
     EXPECT_EQ(json::parse(*row.context), payload["context"]);
@@ -207,7 +207,7 @@ TEST(MapAnalyticsMessage, PutsUnknownTopLevelFieldsInExtra) {
     payload["campaign"] = "spring";
     payload["ab_group"] = {{"variant", "B"}};
     payload["session_id"] = "s-1";
-    const AnalyticsRow row = MapAnalytics(payload);
+    const storage::AnalyticsRow row = MapAnalytics(payload);
     ASSERT_TRUE(row.extra.has_value());
     EXPECT_EQ(json::parse(*row.extra), json({{"campaign", "spring"}, {"ab_group", {{"variant", "B"}}}}));
 }
@@ -220,7 +220,7 @@ TEST(MapAnalyticsMessage, KeepsSegmentIdentityFieldsAndFreeFormEventNames) {
     identify["anonymous_id"] = "anon-1";
     identify["traits"] = {{"plan", "pro"}, {"name", "Zoë"}, {"age", 41}};
     identify["segment_type"] = "identify";
-    const AnalyticsRow row = MapAnalytics(identify);
+    const storage::AnalyticsRow row = MapAnalytics(identify);
     ASSERT_TRUE(row.extra.has_value());
     const json extra = json::parse(*row.extra);
     EXPECT_EQ(extra.at("anonymous_id"), "anon-1");
@@ -246,8 +246,8 @@ TEST(MapAnalyticsMessage, NormalizesTheEnvelopeReceiveTime) {
     const MappedMessage mapped = MapMessage(
         kAnalyticsTopic,
         Encode(EventKind::kAnalytics, AnalyticsPayload(), "evt-1", "2026-03-01T11:00:00+01:00"), 0, 0);
-    ASSERT_TRUE(std::holds_alternative<AnalyticsRow>(mapped));
-    EXPECT_EQ(std::get<AnalyticsRow>(mapped).received_at, "2026-03-01T10:00:00.000000Z");
+    ASSERT_TRUE(std::holds_alternative<storage::AnalyticsRow>(mapped));
+    EXPECT_EQ(std::get<storage::AnalyticsRow>(mapped).received_at, "2026-03-01T10:00:00.000000Z");
 }
 
 // Whatever the publisher accepts must be storable: its event_id limit is 128 characters, and
@@ -267,8 +267,8 @@ TEST(MapAnalyticsMessage, StoresAMultiByteEventIdThatThePublisherAccepted) {
     if (const auto* poison = std::get_if<PoisonMessage>(&mapped)) {
         ADD_FAILURE() << "dead-lettered at " << poison->stage << ": " << poison->reason;
     }
-    ASSERT_TRUE(std::holds_alternative<AnalyticsRow>(mapped));
-    EXPECT_EQ(std::get<AnalyticsRow>(mapped).event_id, event_id);
+    ASSERT_TRUE(std::holds_alternative<storage::AnalyticsRow>(mapped));
+    EXPECT_EQ(std::get<storage::AnalyticsRow>(mapped).event_id, event_id);
 }
 
 // --- Poison messages --------------------------------------------------------------------------
@@ -370,7 +370,7 @@ TEST(MapMessagePoison, RejectsAnEnvelopeWhoseReceiveTimeIsNotRfc3339) {
 // --- Chemical rows ----------------------------------------------------------------------------
 
 TEST(MapChemicalMessage, ComputesDescriptorsAndNumericColumnsFromSmiles) {
-    const ChemicalRow row = MapChemical(ChemicalPayload());
+    const storage::ChemicalRow row = MapChemical(ChemicalPayload());
     EXPECT_EQ(row.event_id, "evt-1");
     EXPECT_EQ(row.molecule_id, "MOL-1");
     EXPECT_EQ(row.researcher, "Dr. Smith");
@@ -394,19 +394,19 @@ TEST(MapChemicalMessage, ComputesDescriptorsAndNumericColumnsFromSmiles) {
                             "heavy_atoms"}) {
         EXPECT_TRUE(descriptors.contains(key)) << key;
     }
-    EXPECT_EQ(row.enrichment_status, EnrichmentStatus::kPending);
+    EXPECT_EQ(row.enrichment_status, storage::EnrichmentStatus::kPending);
     EXPECT_EQ(row.kafka_partition, 1);
     EXPECT_EQ(row.kafka_offset, 7);
 }
 
 TEST(MapChemicalMessage, KeepsTheOriginalDataObjectVerbatim) {
     const json payload = ChemicalPayload();
-    const ChemicalRow row = MapChemical(payload);
+    const storage::ChemicalRow row = MapChemical(payload);
     EXPECT_EQ(json::parse(row.data), payload["data"]);
 }
 
 TEST(MapChemicalMessage, StoresARecordWithoutSmilesWithoutDescriptors) {
-    const ChemicalRow row = MapChemical(ChemicalPayload(std::nullopt));
+    const storage::ChemicalRow row = MapChemical(ChemicalPayload(std::nullopt));
     EXPECT_EQ(row.molecule_id, "MOL-1");
     EXPECT_EQ(row.smiles, std::nullopt);
     EXPECT_EQ(row.canonical_smiles, std::nullopt);
@@ -422,7 +422,7 @@ TEST(MapChemicalMessage, StoresARecordWithoutSmilesWithoutDescriptors) {
 }
 
 TEST(MapChemicalMessage, StoresAnInvalidSmilesWithTheDescriptorError) {
-    const ChemicalRow row = MapChemical(ChemicalPayload("C1CC"));
+    const storage::ChemicalRow row = MapChemical(ChemicalPayload("C1CC"));
     EXPECT_EQ(row.smiles, "C1CC");
     EXPECT_EQ(row.descriptors, std::nullopt);
     EXPECT_EQ(row.mw, std::nullopt);
@@ -431,7 +431,7 @@ TEST(MapChemicalMessage, StoresAnInvalidSmilesWithTheDescriptorError) {
 }
 
 TEST(MapChemicalMessage, StoresAChemicallyInvalidSmilesWithTheDescriptorError) {
-    const ChemicalRow row = MapChemical(ChemicalPayload("C(C)(C)(C)(C)C"));
+    const storage::ChemicalRow row = MapChemical(ChemicalPayload("C(C)(C)(C)(C)C"));
     EXPECT_EQ(row.descriptors, std::nullopt);
     ASSERT_TRUE(row.descriptor_error.has_value());
     EXPECT_THAT(*row.descriptor_error, HasSubstr("alence"));
@@ -441,7 +441,7 @@ TEST(MapChemicalMessage, CopiesExperimentIdAndPutsUnknownFieldsInExtra) {
     json payload = ChemicalPayload();
     payload["experiment_id"] = "EXP-7";
     payload["lab"] = "B2";
-    const ChemicalRow row = MapChemical(payload);
+    const storage::ChemicalRow row = MapChemical(payload);
     EXPECT_EQ(row.experiment_id, "EXP-7");
     ASSERT_TRUE(row.extra.has_value());
     EXPECT_EQ(json::parse(*row.extra), json({{"lab", "B2"}}));

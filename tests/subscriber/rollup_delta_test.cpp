@@ -1,4 +1,4 @@
-#include "subscriber/pg/rollup_delta.hpp"
+#include "storage/rollup_delta.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <tuple>
 #include <vector>
 
-namespace tributary::subscriber::pg {
+namespace tributary::storage {
 namespace {
 
 using Key = RollupDelta::Key;
@@ -203,4 +203,4 @@ TEST(RollupDeltaTest, RefusesANegativeUserNumber) {
 }
 
 }  // namespace
-}  // namespace tributary::subscriber::pg
+}  // namespace tributary::storage

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "common/time_util.hpp"
-#include "subscriber/pg/key_repository.hpp"
+#include "storage/key_repository.hpp"
 
 #include <chrono>
 #include <optional>
@@ -30,7 +30,7 @@ struct Command {
     std::string tenant;                       // tenant create NAME; key create/list --tenant
     std::optional<std::string> audit_tenant;  // audit --tenant (none: every tenant)
     std::string key_id;                       // key revoke/rotate ID
-    subscriber::pg::KeySpec spec;             // key create
+    storage::KeySpec spec;             // key create
     std::chrono::seconds grace{0};            // key rotate --grace
     int limit = 50;                           // audit --limit
 };

@@ -13,11 +13,11 @@
 namespace tributary::tools::admin {
 namespace {
 
-namespace pg = subscriber::pg;
+
 using Json = nlohmann::json;
 
 // "2026-01-31T12:00:00Z": the stored microseconds matter to no one reading a table.
-std::string ShortTime(const std::optional<pg::SystemTime>& time, const char* absent = "-") {
+std::string ShortTime(const std::optional<storage::SystemTime>& time, const char* absent = "-") {
     if (!time) return absent;
     const std::string text = common::FormatRfc3339(*time);
     const size_t dot = text.find('.');
@@ -42,12 +42,12 @@ void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& 
 }
 
 // The command-line option a repository problem's field came from.
-std::string Describe(const pg::KeyProblem& problem) {
+std::string Describe(const storage::KeyProblem& problem) {
     static const std::map<std::string, std::string> kOptions = {
         {"scopes", "--scopes"},   {"name", "--name"},       {"rate_limit", "--rate"},
         {"burst", "--burst"},     {"expires_at", "--expires"}, {"grace_seconds", "--grace"}};
     const auto it = kOptions.find(problem.field);
-    if (problem.kind == pg::KeyProblem::Kind::kInvalid && it != kOptions.end()) {
+    if (problem.kind == storage::KeyProblem::Kind::kInvalid && it != kOptions.end()) {
         return it->second + " " + problem.message;
     }
     return problem.message;
@@ -55,8 +55,8 @@ std::string Describe(const pg::KeyProblem& problem) {
 
 // The value of a KeyResult, or nullptr after reporting its problem on `err`.
 template <typename T>
-const T* Unwrap(const pg::KeyResult<T>& result, std::ostream& err) {
-    if (const auto* problem = std::get_if<pg::KeyProblem>(&result)) {
+const T* Unwrap(const storage::KeyResult<T>& result, std::ostream& err) {
+    if (const auto* problem = std::get_if<storage::KeyProblem>(&result)) {
         err << "tributary-admin: " << Describe(*problem) << "\n";
         return nullptr;
     }
@@ -64,9 +64,9 @@ const T* Unwrap(const pg::KeyResult<T>& result, std::ostream& err) {
 }
 // The result must outlive the pointer.
 template <typename T>
-const T* Unwrap(const pg::KeyResult<T>&& result, std::ostream& err) = delete;
+const T* Unwrap(const storage::KeyResult<T>&& result, std::ostream& err) = delete;
 
-void PrintNewKey(std::ostream& out, const pg::NewKey& key) {
+void PrintNewKey(std::ostream& out, const storage::NewKey& key) {
     out << "  tenant:  " << key.info.tenant_id << "\n"
         << "  scopes:  " << key.info.scopes.ToString() << "\n";
     if (key.info.name) out << "  name:    " << *key.info.name << "\n";
@@ -77,24 +77,24 @@ void PrintNewKey(std::ostream& out, const pg::NewKey& key) {
         << "This key will not be shown again: store it now (only its hash is kept).\n";
 }
 
-int TenantCreate(const Command& command, pg::KeyRepository& keys, const std::string& actor,
+int TenantCreate(const Command& command, storage::KeyRepository& keys, const std::string& actor,
                  std::ostream& out, std::ostream& err) {
     const auto result = keys.CreateTenant(command.tenant, actor);
     const auto* tenant = Unwrap(result, err);
     if (tenant == nullptr) return 1;
     if (command.json) {
-        out << pg::TenantJson(*tenant).dump() << "\n";
+        out << storage::TenantJson(*tenant).dump() << "\n";
     } else {
         out << "Created tenant " << tenant->tenant_id << "\n";
     }
     return 0;
 }
 
-int TenantList(const Command& command, pg::KeyRepository& keys, std::ostream& out) {
+int TenantList(const Command& command, storage::KeyRepository& keys, std::ostream& out) {
     const auto tenants = keys.ListTenants();
     if (command.json) {
         Json body = {{"tenants", Json::array()}};
-        for (const auto& tenant : tenants) body["tenants"].push_back(pg::TenantJson(tenant));
+        for (const auto& tenant : tenants) body["tenants"].push_back(storage::TenantJson(tenant));
         out << body.dump() << "\n";
         return 0;
     }
@@ -106,13 +106,13 @@ int TenantList(const Command& command, pg::KeyRepository& keys, std::ostream& ou
     return 0;
 }
 
-int KeyCreate(const Command& command, pg::KeyRepository& keys, const std::string& actor,
+int KeyCreate(const Command& command, storage::KeyRepository& keys, const std::string& actor,
               std::ostream& out, std::ostream& err) {
     const auto result = keys.CreateKey(command.tenant, command.spec, actor);
     const auto* key = Unwrap(result, err);
     if (key == nullptr) return 1;
     if (command.json) {
-        out << pg::NewKeyJson(*key).dump() << "\n";
+        out << storage::NewKeyJson(*key).dump() << "\n";
         return 0;
     }
     out << "Created key " << key->info.key_id << "\n";
@@ -120,14 +120,14 @@ int KeyCreate(const Command& command, pg::KeyRepository& keys, const std::string
     return 0;
 }
 
-int KeyList(const Command& command, pg::KeyRepository& keys, std::ostream& out,
+int KeyList(const Command& command, storage::KeyRepository& keys, std::ostream& out,
             std::ostream& err) {
     const auto result = keys.ListKeys(command.tenant);
     const auto* listed = Unwrap(result, err);
     if (listed == nullptr) return 1;
     if (command.json) {
         Json body = {{"keys", Json::array()}};
-        for (const auto& key : *listed) body["keys"].push_back(pg::KeyInfoJson(key));
+        for (const auto& key : *listed) body["keys"].push_back(storage::KeyInfoJson(key));
         out << body.dump() << "\n";
         return 0;
     }
@@ -143,13 +143,13 @@ int KeyList(const Command& command, pg::KeyRepository& keys, std::ostream& out,
     return 0;
 }
 
-int KeyRevoke(const Command& command, pg::KeyRepository& keys, const std::string& actor,
+int KeyRevoke(const Command& command, storage::KeyRepository& keys, const std::string& actor,
               std::ostream& out, std::ostream& err) {
     const auto result = keys.RevokeKey(std::nullopt, command.key_id, actor);
     const auto* key = Unwrap(result, err);
     if (key == nullptr) return 1;
     if (command.json) {
-        out << pg::KeyInfoJson(*key).dump() << "\n";
+        out << storage::KeyInfoJson(*key).dump() << "\n";
     } else {
         out << "Revoked key " << key->key_id << " of tenant " << key->tenant_id << " at "
             << ShortTime(key->revoked_at) << "\n";
@@ -157,15 +157,15 @@ int KeyRevoke(const Command& command, pg::KeyRepository& keys, const std::string
     return 0;
 }
 
-int KeyRotate(const Command& command, pg::KeyRepository& keys, const std::string& actor,
+int KeyRotate(const Command& command, storage::KeyRepository& keys, const std::string& actor,
               std::ostream& out, std::ostream& err) {
     const auto result = keys.RotateKey(std::nullopt, command.key_id, command.grace, actor);
     const auto* rotated = Unwrap(result, err);
     if (rotated == nullptr) return 1;
     if (command.json) {
-        Json body = pg::NewKeyJson(rotated->replacement);
+        Json body = storage::NewKeyJson(rotated->replacement);
         body["previous"] = {{"id", rotated->previous.key_id},
-                            {"expires_at", pg::KeyInfoJson(rotated->previous)["expires_at"]}};
+                            {"expires_at", storage::KeyInfoJson(rotated->previous)["expires_at"]}};
         out << body.dump() << "\n";
         return 0;
     }
@@ -176,11 +176,11 @@ int KeyRotate(const Command& command, pg::KeyRepository& keys, const std::string
     return 0;
 }
 
-int Audit(const Command& command, pg::KeyRepository& keys, std::ostream& out) {
+int Audit(const Command& command, storage::KeyRepository& keys, std::ostream& out) {
     const auto entries = keys.Audit(command.audit_tenant, command.limit);
     if (command.json) {
         Json body = {{"entries", Json::array()}};
-        for (const auto& entry : entries) body["entries"].push_back(pg::AuditEntryJson(entry));
+        for (const auto& entry : entries) body["entries"].push_back(storage::AuditEntryJson(entry));
         out << body.dump() << "\n";
         return 0;
     }
@@ -215,7 +215,7 @@ std::string CliActor() {
     return "cli:uid" + std::to_string(geteuid());
 }
 
-int RunCommand(const Command& command, pg::KeyRepository& keys, const std::string& actor,
+int RunCommand(const Command& command, storage::KeyRepository& keys, const std::string& actor,
                std::ostream& out, std::ostream& err) {
     try {
         switch (command.kind) {

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "subscriber/pg/key_repository.hpp"
+#include "storage/key_repository.hpp"
 #include "tools/admin/arguments.hpp"
 
 #include <ostream>
@@ -13,7 +13,7 @@ namespace tributary::tools::admin {
 // result to `out` (text for people, or one JSON object with --json) and, on failure, one line
 // to `err`. Returns the exit status: 0 done, 1 refused (no such tenant or key, invalid name,
 // ...) or failed (database unreachable). Never throws.
-int RunCommand(const Command& command, subscriber::pg::KeyRepository& keys,
+int RunCommand(const Command& command, storage::KeyRepository& keys,
                const std::string& actor, std::ostream& out, std::ostream& err);
 
 // "cli:<user>", the user from $USER, else the password database, else the numeric uid.

@@ -1,8 +1,8 @@
 // tributary-admin: tenants and API keys from the command line. Parses the arguments, applies the
 // schema migrations, runs one command (tools/admin/commands.cpp).
 #include "common/config.hpp"
-#include "subscriber/pg/key_repository.hpp"
-#include "subscriber/pg/migrations.hpp"
+#include "storage/key_repository.hpp"
+#include "storage/migrations.hpp"
 #include "tools/admin/arguments.hpp"
 #include "tools/admin/commands.hpp"
 
@@ -34,14 +34,14 @@ int main(int argc, char** argv) {
     // The tables may not exist yet when the services have never run against this database.
     // Concurrent starts are safe: the migrations take an advisory lock.
     try {
-        pqxx::connection connection(subscriber::pg::WithConnectTimeout(database_url, 5));
-        subscriber::pg::ApplyMigrations(connection);
+        pqxx::connection connection(storage::WithConnectTimeout(database_url, 5));
+        storage::ApplyMigrations(connection);
     } catch (const std::exception& e) {
         std::cerr << "tributary-admin: cannot prepare the database at "
                   << common::RedactUrl(database_url) << ": " << tools::admin::OneLine(e.what())
                   << "\n";
         return 1;
     }
-    subscriber::pg::KeyRepository keys(database_url);
+    storage::KeyRepository keys(database_url);
     return tools::admin::RunCommand(command, keys, tools::admin::CliActor(), std::cout, std::cerr);
 }
