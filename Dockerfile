@@ -1,4 +1,4 @@
-# Tributary services: one image holding the publisher, subscriber, query API and mock LLM.
+# Tributary services: one image holding the publisher, subscriber, query API, console and mock LLM.
 # docker-compose.yml picks the binary per service with `command:`.
 #
 #   docker build -t tributary .
@@ -11,6 +11,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       librdkafka-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev \
       libspdlog-dev librdkit-dev libboost-dev libsimdjson-dev \
+      nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -20,7 +21,8 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIBUTARY_BUILD_TE
  && cp build/publisher/tributary-publisher \
        build/subscriber/tributary-subscriber \
        build/llm_client/mock_server/tributary-mock-llm /out/bin/ \
- && cp build/query/tributary-query build/tools/admin/tributary-admin /out/bin/ \
+ && cp build/query/tributary-query build/console/tributary-console \
+       build/tools/admin/tributary-admin /out/bin/ \
  && strip /out/bin/*
 
 # Runtime stage: only the shared libraries the binaries link against.

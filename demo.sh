@@ -6,7 +6,8 @@
 # Shows how API keys decide the tenant, sends analytics events and chemical-research records
 # to the publisher, shows what the
 # publisher rejects and why, looks at the Kafka topics with kcat, then reads the processed
-# results back through the query API. Every HTTP call shows its real status code.
+# results back through the query API and points at the console. Every HTTP call shows its
+# real status code.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
@@ -251,6 +252,26 @@ say "A few seconds later the Segment event shows in the user's summary, with the
 sleep "${DEMO_WAIT:-5}"
 call GET "$QUERY_URL/api/v1/analytics/user/user_123"
 
+section "9. The console"
+if [[ -n "${CONSOLE_URL:-}" ]] && curl -fsS -m 5 -o /dev/null "$CONSOLE_URL/readyz"; then
+    say "Open $CONSOLE_URL in a browser and sign in with the query key"
+    say "(TRIBUTARY_QUERY_KEY in .run/env; the admin key also lets you replay dead letters)."
+    say "It shows what this demo sent: overview, analytics, research records with their structure,"
+    say "the Kafka topics and their messages, consumer lag, dead letters and traces."
+    say "What the console's own JSON API answers — the topics with their partitions:"
+    call GET "$CONSOLE_URL/api/v1/console/topics"
+    say "The subscriber's consumer group, lag in messages and in seconds:"
+    call GET "$CONSOLE_URL/api/v1/console/groups"
+    say "The path of one event, from the publisher to PostgreSQL:"
+    call POST "$PUBLISHER_URL/api/v1/events/analytics" \
+        "{\"event_id\":\"demo-trace-$$\",\"user_id\":\"user_123\",\"event_type\":\"page_view\",\"metadata\":{\"page\":\"/pricing\"}}"
+    sleep "${DEMO_WAIT:-5}"
+    call GET "$CONSOLE_URL/api/v1/console/trace/demo-trace-$$"
+    say "In the browser: $CONSOLE_URL/trace/demo-trace-$$"
+else
+    say "(the console does not answer at ${CONSOLE_URL:-CONSOLE_URL}: ./start.sh starts it)"
+fi
+
 section "Done"
-say "More: $PUBLISHER_URL/openapi.json, $QUERY_URL/openapi.json, $PUBLISHER_URL/metrics"
+say "More: $PUBLISHER_URL/docs and $QUERY_URL/docs (API reference), $PUBLISHER_URL/metrics"
 say "Stop everything with ./start.sh stop"

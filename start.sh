@@ -5,11 +5,11 @@
 #   ./start.sh [--no-build]   install what is missing, build Release, start Kafka, PostgreSQL,
 #                             Redis (unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL / REDIS_URL
 #                             point elsewhere), the mock LLM (unless LLM_BASE_URL is set), the
-#                             subscriber, the query API and the publisher.
+#                             subscriber, the query API, the publisher and the console.
 #   ./start.sh stop           stop exactly what ./start.sh started
 #   ./start.sh status         show what runs
 #
-# Ports: PUBLISHER_PORT (8000), QUERY_PORT (8001), MOCK_LLM_PORT (8090).
+# Ports: PUBLISHER_PORT (8000), QUERY_PORT (8001), CONSOLE_PORT (8080), MOCK_LLM_PORT (8090).
 # State lives in .run/: env (endpoints and the API keys of tenant default, KEY=value, mode
 # 0600), keys.env (the keys, reused across restarts), logs/*.log, pids/*.pid, infra/ (data).
 set -euo pipefail
@@ -25,15 +25,17 @@ PUBLISHER_PORT="${PUBLISHER_PORT:-8000}"
 QUERY_PORT="${QUERY_PORT:-8001}"
 MOCK_LLM_PORT="${MOCK_LLM_PORT:-8090}"
 SUBSCRIBER_PORT="${SUBSCRIBER_PORT:-8002}"
+CONSOLE_PORT="${CONSOLE_PORT:-8080}"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
 
 # Start order; `stop` goes through it backwards (publisher first, so nothing new comes in).
-SERVICES=(mock-llm subscriber query publisher)
+SERVICES=(mock-llm subscriber query publisher console)
 declare -A BINARY=(
     [mock-llm]="$BUILD/llm_client/mock_server/tributary-mock-llm"
     [subscriber]="$BUILD/subscriber/tributary-subscriber"
     [query]="$BUILD/query/tributary-query"
     [publisher]="$BUILD/publisher/tributary-publisher"
+    [console]="$BUILD/console/tributary-console"
 )
 ADMIN="$BUILD/tools/admin/tributary-admin"
 
@@ -107,6 +109,7 @@ print_urls() {
 Tributary is running.
   publisher   $PUBLISHER_URL   (POST /api/v1/events/analytics, /api/v1/events/chemical)
   query API   $QUERY_URL
+  console     $CONSOLE_URL   (the web UI: sign in with an API key below)
   LLM         $LLM_BASE_URL
   Kafka       $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL  $(redact_url "$DATABASE_URL")
@@ -192,6 +195,7 @@ cmd_start() {
     require_free_port publisher "$PUBLISHER_PORT" PUBLISHER_PORT
     require_free_port "query API" "$QUERY_PORT" QUERY_PORT
     require_free_port subscriber "$SUBSCRIBER_PORT" SUBSCRIBER_PORT
+    require_free_port console "$CONSOLE_PORT" CONSOLE_PORT
 
     # Infrastructure: external servers named by the environment win (handled by up.sh).
     info "starting infrastructure"
@@ -211,9 +215,10 @@ cmd_start() {
         # The mock accepts any key; a real provider needs the user's own LLM_API_KEY.
         export LLM_API_KEY="${LLM_API_KEY:-tributary-mock-key}"
     fi
-    export PUBLISHER_PORT QUERY_PORT MOCK_LLM_PORT SUBSCRIBER_PORT
+    export PUBLISHER_PORT QUERY_PORT MOCK_LLM_PORT SUBSCRIBER_PORT CONSOLE_PORT
     export PUBLISHER_URL="http://127.0.0.1:$PUBLISHER_PORT"
     export QUERY_URL="http://127.0.0.1:$QUERY_PORT"
+    export CONSOLE_URL="http://127.0.0.1:$CONSOLE_PORT"
 
     # Tenants and keys live in PostgreSQL (tributary-admin applies the migrations first).
     ensure_keys
@@ -228,9 +233,11 @@ cmd_start() {
         echo "REDIS_URL=$REDIS_URL"
         echo "PUBLISHER_URL=$PUBLISHER_URL"
         echo "QUERY_URL=$QUERY_URL"
+        echo "CONSOLE_URL=$CONSOLE_URL"
         echo "LLM_BASE_URL=$LLM_BASE_URL"
         echo "PUBLISHER_PORT=$PUBLISHER_PORT"
         echo "QUERY_PORT=$QUERY_PORT"
+        echo "CONSOLE_PORT=$CONSOLE_PORT"
         ((use_mock)) && echo "MOCK_LLM_PORT=$MOCK_LLM_PORT"
         [[ -n "${LLM_MODEL:-}" ]] && echo "LLM_MODEL=$LLM_MODEL"
         [[ -n "${TRIBUTARY_ANONYMOUS_TENANT:-}" ]] && echo "TRIBUTARY_ANONYMOUS_TENANT=$TRIBUTARY_ANONYMOUS_TENANT"
@@ -247,8 +254,10 @@ cmd_start() {
     launch subscriber
     launch query
     launch publisher
+    launch console
     await publisher "$PUBLISHER_URL/readyz"
     await query "$QUERY_URL/readyz"
+    await console "$CONSOLE_URL/readyz"
     # The subscriber's operational endpoints: ready once migrations ran and workers are up.
     await subscriber "http://127.0.0.1:$SUBSCRIBER_PORT/readyz"
     print_urls

@@ -102,10 +102,19 @@ print_summary() {
 # executables of the tests whose labels match the regex LABELS (each test is named after its
 # target; integration tests depend on the services they start). The sanitizer build needs
 # nothing else, and leaving out the rest saves a third of its time.
+# ccache (installed by infra/install.sh) keeps the object files of earlier runs; CCACHE_BASEDIR
+# makes its keys independent of where the checkout lives, so a fresh clone reuses them too.
+# TRIBUTARY_CCACHE=0 turns it off.
+LAUNCHER=()
+if [[ "${TRIBUTARY_CCACHE:-1}" != 0 ]] && command -v ccache >/dev/null; then
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$TRIBUTARY_ROOT}"
+    LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
 configure_and_build_tests() {
     local dir="$1" labels="$2"
     shift 2
-    cmake -S . -B "$dir" -G Ninja -DTRIBUTARY_BUILD_TESTS=ON "$@" >/dev/null || return 1
+    cmake -S . -B "$dir" -G Ninja -DTRIBUTARY_BUILD_TESTS=ON "${LAUNCHER[@]}" "$@" >/dev/null || return 1
     local targets
     mapfile -t targets < <(ctest --test-dir "$dir" -N -L "$labels" | sed -n 's/^ *Test *#[0-9]*: //p')
     ((${#targets[@]} > 0)) || { echo "no tests labelled $labels in $dir" >&2; return 1; }
@@ -115,7 +124,7 @@ configure_and_build_tests() {
 configure_and_build() {
     local dir="$1"
     shift
-    cmake -S . -B "$dir" -G Ninja -DTRIBUTARY_BUILD_TESTS=ON "$@" >/dev/null \
+    cmake -S . -B "$dir" -G Ninja -DTRIBUTARY_BUILD_TESTS=ON "${LAUNCHER[@]}" "$@" >/dev/null \
         && cmake --build "$dir" -j "$JOBS"
 }
 

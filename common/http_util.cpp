@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace tributary::common {
 namespace {
 
@@ -112,6 +115,34 @@ bool BindToPort(httplib::Server& server, const std::string& host, int port) {
 
 int BindToAnyPort(httplib::Server& server, const std::string& host) {
     return BindWithBacklog(server, [&] { return server.bind_to_any_port(host); });
+}
+
+bool AcceptsGzip(const httplib::Request& request) {
+    const std::string header = request.get_header_value("Accept-Encoding");
+    std::string_view rest(header);
+    while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        const size_t semi = item.find(';');
+        std::string_view coding = item.substr(0, semi);
+        while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+        while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+        std::string lower(coding);
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower != "gzip" && lower != "*") continue;
+        if (semi == std::string_view::npos) return true;
+        // q=0 (or 0.0, 0.000) refuses the coding; any other weight accepts it.
+        std::string params(item.substr(semi + 1));
+        params.erase(std::remove_if(params.begin(), params.end(),
+                                    [](unsigned char c) { return std::isspace(c) != 0; }),
+                     params.end());
+        if (!params.starts_with("q=") && !params.starts_with("Q=")) return true;
+        const std::string weight = params.substr(2);
+        const bool zero = !weight.empty() && weight.find_first_not_of("0.") == std::string::npos;
+        if (!zero) return true;
+    }
+    return false;
 }
 
 }  // namespace tributary::common

@@ -22,6 +22,9 @@ void SetError(httplib::Response& response, int status, std::string_view code,
 // paths. Invalid escapes are kept verbatim.
 std::string UrlDecode(std::string_view text);
 
+// True when the request's Accept-Encoding admits gzip (a "gzip" or "*" coding whose q is not 0).
+bool AcceptsGzip(const httplib::Request& request);
+
 // cpp-httplib's own server is used only by the mock LLM (it stands in for an external provider
 // and is never exposed); every Tributary service serves with common::http::Server.
 struct HttpServerOptions {

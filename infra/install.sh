@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(
     # toolchain
-    build-essential cmake ninja-build pkg-config clang-format
+    build-essential cmake ninja-build pkg-config clang-format ccache
     # libFuzzer targets (tests/fuzz/run.sh): clang with its sanitizer and fuzzer runtimes
     clang-14 libclang-rt-14-dev
     # C++ libraries
@@ -25,6 +25,8 @@ packages=(
     rdkit-data
     # Segment's SDKs as test clients (tests/sdk/install.sh: npm ci, python3 -m venv)
     nodejs python3-venv
+    # the console's browser tests (tests/browser: playwright-core drives it headless)
+    chromium
 )
 
 # Java: any headless JRE >= 17 does; prefer what is already there.

@@ -7,6 +7,7 @@
 #include "common/kafka/producer.hpp"
 #include "common/logging.hpp"
 #include "common/signals.hpp"
+#include "console/docs_routes.hpp"
 #include "publisher/config.hpp"
 #include "publisher/ingest_service.hpp"
 #include "publisher/kafka_event_sink.hpp"
@@ -92,6 +93,7 @@ int main() {
             if (!topics_ready.load()) return "topics not created yet";
             return sink.Unavailable();
         });
+        docs::AddDocsRoutes(server);  // GET /docs: the OpenAPI document, rendered
         if (server.Bind(config.host, config.port) < 0) {
             log->critical("cannot listen on {}:{}", config.host, config.port);
             signals.Trigger();

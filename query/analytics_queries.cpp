@@ -612,14 +612,11 @@ QueryResponse AnalyticsQueries::EventTypes(const std::string& tenant, const Para
 
 QueryResponse AnalyticsQueries::Top(const std::string& tenant, const ParamMap& params) {
     if (auto e = CheckKnown(params, {"dimension", "from", "to", "limit", "cursor"})) return Bad(*e);
-    std::string dimension;
+    std::optional<std::string> chosen;
     TimeRange range;
     RankPage page;
-    if (auto e = ParseChoice(params, "dimension",
-                             {"page", "event_type", "device", "country", "referrer", "source"},
-                             std::nullopt, dimension)) {
-        return Bad(*e);
-    }
+    if (auto e = ParseDimension(params, true, chosen)) return Bad(*e);
+    const std::string dimension = *chosen;
     if (auto e = ParseTimeRange(params, range)) return Bad(*e);
     if (auto e = ParseRankPage(tenant, params, 10, page)) return Bad(*e);
     Args args;

@@ -7,6 +7,7 @@
 #include "common/logging.hpp"
 #include "common/redis/redis_client.hpp"
 #include "common/signals.hpp"
+#include "console/docs_routes.hpp"
 #include "storage/key_repository.hpp"
 #include "storage/migrations.hpp"
 #include "query/admin_routes.hpp"
@@ -88,6 +89,7 @@ int main() {
                 return service.CheckDatabase();
             },
             std::string(query::EmbeddedQueryOpenApi().front().second));
+        docs::AddDocsRoutes(server);  // GET /docs: the OpenAPI document, rendered
         if (server.Bind(host, port) < 0) {
             log->critical("cannot listen on {}:{}", host, port);
             return 1;

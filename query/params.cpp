@@ -254,6 +254,18 @@ ParamResult ParseOptionalEventType(const ParamMap& params, const std::string& na
     return std::nullopt;
 }
 
+ParamResult ParseDimension(const ParamMap& params, bool required, std::optional<std::string>& out) {
+    if (!required && !Get(params, "dimension")) return std::nullopt;
+    std::string dimension;
+    if (auto error = ParseChoice(params, "dimension",
+                                 {"page", "event_type", "device", "country", "referrer", "source"},
+                                 std::nullopt, dimension)) {
+        return error;
+    }
+    out = std::move(dimension);
+    return std::nullopt;
+}
+
 ParamResult ParseSteps(const ParamMap& params, const std::string& name,
                        std::vector<std::string>& out) {
     const auto text = Get(params, name);

@@ -74,6 +74,11 @@ ParamResult ParseSteps(const ParamMap& params, const std::string& name,
 // A funnel's steps, in one of two forms (not both): `steps` (ParseSteps), or `step` repeated
 // once per step in order, each value one event type verbatim (names with commas).
 ParamResult ParseFunnelSteps(const ParamMap& params, std::vector<std::string>& out);
+// The dimensions events are broken down by (GET /analytics/top) and filtered by (GET /events):
+// `dimension` is one of page, event_type, device, country, referrer, source, each the column
+// of the same name (an event without a value has none of them). Required when `required`,
+// else an absent `dimension` leaves `out` empty.
+ParamResult ParseDimension(const ParamMap& params, bool required, std::optional<std::string>& out);
 // A duration "<n>s|m|h|d" from 1 second to `max_seconds`; `fallback_seconds` when absent.
 ParamResult ParseDuration(const ParamMap& params, const std::string& name, int64_t max_seconds,
                           int64_t fallback_seconds, int64_t& out_seconds);

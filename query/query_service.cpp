@@ -4,7 +4,9 @@
 #include "common/logging.hpp"
 #include "storage/db_error.hpp"
 #include "query/analytics_queries.hpp"
+#include "query/depict.hpp"
 #include "query/params.hpp"
+#include "query/raw_events.hpp"
 #include "query/research_queries.hpp"
 
 #include <nlohmann/json.hpp>
@@ -144,6 +146,7 @@ std::optional<std::string> SingleJson(DbPool& pool, const std::string& sql,
 }  // namespace
 
 const char* ChemicalRecordJson() { return kChemicalRecordJson; }
+const char* AnalyticsEventJson() { return kAnalyticsEventJson; }
 
 std::string EncodeCursor(const std::string& tenant, const Cursor& cursor) {
     return EncodeTenantCursor(tenant,
@@ -341,6 +344,8 @@ void RegisterQueryRoutes(common::http::Server& server, QueryService& service,
     const std::string key_cap_message =
         "this API key already has " + std::to_string(admission->PerKeyCap()) +
         " queries running, as many as it may; retry when one has finished";
+    // Structure drawings (depict.cpp) answer SVG, not a QueryResponse, and read no database.
+    RegisterDepictRoute(server, authorize);
     const auto handle = [=, &pool, authorize = std::move(authorize)](auto&& produce) {
         return [=, &pool](const httplib::Request& request, httplib::Response& response) {
             const auto principal = authorize(request, response, common::auth::Scope::kQuery);
@@ -441,6 +446,12 @@ void RegisterQueryRoutes(common::http::Server& server, QueryService& service,
                        return ((*analytics).*method)(tenant, r.params);
                    }));
     }
+    // The events behind a chart's point (raw_events.cpp); an exact path, so the
+    // /api/v1/events/user/... and /researcher/... lists above stay their own.
+    const auto raw_events = std::make_shared<RawEventQueries>(service.Pool());
+    server.Get("/api/v1/events", handle([raw_events](const std::string& tenant, const Request& r) {
+                   return raw_events->List(tenant, r.params);
+               }));
     server.Get("/api/v1/research/molecules",
                handle([research](const std::string& tenant, const Request& r) {
                    return research->SearchMolecules(tenant, r.params);

@@ -61,6 +61,9 @@ private:
 // SQL expression rendering one chemical_research_events row (alias c) as JSON, as the
 // molecule and researcher endpoints return it.
 const char* ChemicalRecordJson();
+// SQL expression rendering one user_analytics_events row (alias e) as JSON, as the user
+// endpoints return it.
+const char* AnalyticsEventJson();
 
 // Registers the query endpoints on `server`. Every request is first decided by `authorize`
 // (scope `query`); when it refuses, its answer (401/403/429/503) is sent as written. Then the

@@ -27,7 +27,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_chemical (
     mw DOUBLE PRECISION, logp DOUBLE PRECISION, tpsa DOUBLE PRECISION, hbd INTEGER,
     hba INTEGER, llm_properties JSONB, enrichment_status TEXT, enrichment_provenance JSONB,
     enriched_at TIMESTAMPTZ, extra JSONB, kafka_partition INTEGER, kafka_offset BIGINT,
-    processing_status TEXT, next_attempt_at TIMESTAMPTZ, last_error TEXT
+    processing_status TEXT, next_attempt_at TIMESTAMPTZ, last_error TEXT,
+    attempt_started_at TIMESTAMPTZ, attempt_finished_at TIMESTAMPTZ, attempt_outcome TEXT,
+    attempt_model TEXT, attempt_provider TEXT, attempt_error TEXT, attempt_latency_ms BIGINT
 ) ON COMMIT DELETE ROWS;
 )sql";
 
@@ -90,7 +92,10 @@ void CopyChemical(pqxx::work& txn, std::span<const ChemicalRow> rows) {
                                "descriptor_error", "mw", "logp", "tpsa", "hbd", "hba",
                                "llm_properties", "enrichment_status", "enrichment_provenance",
                                "enriched_at", "extra", "kafka_partition", "kafka_offset",
-                               "processing_status", "next_attempt_at", "last_error"});
+                               "processing_status", "next_attempt_at", "last_error",
+                               "attempt_started_at", "attempt_finished_at", "attempt_outcome",
+                               "attempt_model", "attempt_provider", "attempt_error",
+                               "attempt_latency_ms"});
     for (const ChemicalRow& r : rows) {
         const auto mw = OptionalNumber(r.mw);
         const auto logp = OptionalNumber(r.logp);
@@ -99,7 +104,10 @@ void CopyChemical(pqxx::work& txn, std::span<const ChemicalRow> rows) {
         const auto hba = OptionalNumber(r.hba);
         const std::string partition = std::to_string(r.kafka_partition);
         const std::string offset = std::to_string(r.kafka_offset);
-        const std::array<const char*, 28> values = {
+        const auto& attempt = r.first_attempt;
+        const std::optional<std::string> latency =
+            attempt ? std::optional<std::string>(std::to_string(attempt->latency_ms)) : std::nullopt;
+        const std::array<const char*, 35> values = {
             r.tenant_id.c_str(),
             r.event_id.c_str(),
             r.molecule_id.c_str(),
@@ -127,7 +135,14 @@ void CopyChemical(pqxx::work& txn, std::span<const ChemicalRow> rows) {
             offset.c_str(),
             r.processing_status.c_str(),
             OrNull(r.next_attempt_at),
-            OrNull(r.last_error)};
+            OrNull(r.last_error),
+            attempt ? attempt->started_at.c_str() : nullptr,
+            attempt ? attempt->finished_at.c_str() : nullptr,
+            attempt ? attempt->outcome.c_str() : nullptr,
+            attempt ? OrNull(attempt->model) : nullptr,
+            attempt ? OrNull(attempt->provider) : nullptr,
+            attempt ? OrNull(attempt->error) : nullptr,
+            OrNull(latency)};
         stream << values;
     }
     stream.complete();
@@ -179,7 +194,15 @@ StoreResult PgEventStore::Store(std::span<const AnalyticsRow> analytics,
                 " 'chemical_research', s.processing_status, " +
                 std::to_string(enrichment_max_retries_) +
                 ", s.next_attempt_at, s.last_error FROM ins JOIN stage_chemical s"
-                " USING (tenant_id, event_id) ON CONFLICT (tenant_id, event_id) DO NOTHING)"
+                " USING (tenant_id, event_id) ON CONFLICT (tenant_id, event_id) DO NOTHING),"
+                // The first enrichment attempt (migration 0007), also only for new rows.
+                " at AS (INSERT INTO enrichment_attempts (tenant_id, event_id, attempt, started_at,"
+                " finished_at, outcome, model, provider, error, latency_ms)"
+                " SELECT DISTINCT ON (s.tenant_id, s.event_id) s.tenant_id, s.event_id, 1,"
+                " s.attempt_started_at, s.attempt_finished_at, s.attempt_outcome, s.attempt_model,"
+                " s.attempt_provider, s.attempt_error, s.attempt_latency_ms FROM ins JOIN stage_chemical s"
+                " USING (tenant_id, event_id) WHERE s.attempt_outcome IS NOT NULL"
+                " ON CONFLICT (tenant_id, event_id, attempt) DO NOTHING)"
                 " SELECT count(*) FROM ins");
             result.chemical_inserted = inserted[0][0].as<size_t>();
         }

@@ -33,6 +33,18 @@ struct AnalyticsRow {
 enum class EnrichmentStatus { kPending, kLlm, kFallback, kFailed };
 const char* EnrichmentStatusName(EnrichmentStatus status);
 
+// One row of enrichment_attempts (migration 0007) without its keys. outcome: "llm",
+// "fallback", "failed", "rate_limited" or "error"; times RFC 3339.
+struct EnrichmentAttempt {
+    std::string started_at;
+    std::string finished_at;
+    std::string outcome;
+    std::optional<std::string> model;
+    std::optional<std::string> provider;
+    std::optional<std::string> error;
+    int64_t latency_ms = 0;
+};
+
 // Column values of one chemical_research_events row.
 struct ChemicalRow {
     std::string tenant_id;
@@ -67,6 +79,9 @@ struct ChemicalRow {
     std::optional<std::string> last_error;
     int32_t kafka_partition = -1;
     int64_t kafka_offset = -1;
+    // The enrichment attempt made before the store (enrichment_attempts, attempt 1), written
+    // in the same statement as the row and only when the row is new; nullopt: none was made.
+    std::optional<EnrichmentAttempt> first_attempt;
 };
 
 }  // namespace tributary::storage

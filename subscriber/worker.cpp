@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <thread>
 
 namespace tributary::subscriber {
@@ -19,6 +20,18 @@ const auto& Log() {
 }
 
 std::string DeadLetterTopic(const std::string& topic) { return topic + ".dlq"; }
+
+constexpr const char* kReplayCountHeader = "tributary.replay_count";
+
+std::optional<std::string> HeaderValue(const RdKafka::Message& message, const std::string& name) {
+    // headers() is not const in librdkafka's C++ API although it only reads.
+    RdKafka::Message& readable = const_cast<RdKafka::Message&>(message);
+    const RdKafka::Headers* headers = readable.headers();
+    if (headers == nullptr) return std::nullopt;
+    const RdKafka::Headers::Header header = headers->get_last(name);
+    if (header.err() != RdKafka::ERR_NO_ERROR || header.value() == nullptr) return std::nullopt;
+    return std::string(static_cast<const char*>(header.value()), header.value_size());
+}
 
 }  // namespace
 
@@ -330,7 +343,7 @@ bool ConsumerWorker::SendDeadLetters(const std::vector<std::pair<size_t, PoisonM
         for (size_t i = 0; i < poisons.size(); ++i) {
             const auto& [index, poison] = poisons[i];
             const RdKafka::Message& message = *batch_[index];
-            const std::vector<common::kafka::Producer::Header> headers = {
+            std::vector<common::kafka::Producer::Header> headers = {
                 {"dlq.stage", poison.stage},
                 {"dlq.reason", poison.reason},
                 {"dlq.original.topic", message.topic_name()},
@@ -338,6 +351,11 @@ bool ConsumerWorker::SendDeadLetters(const std::vector<std::pair<size_t, PoisonM
                 {"dlq.original.offset", std::to_string(message.offset())},
                 {"dlq.failed_at", common::FormatRfc3339(common::NowUtc())},
             };
+            // A replayed message that fails again keeps its replay count, so the console's
+            // loop protection (CONSOLE_REPLAY_MAX) sees how often it was sent back already.
+            if (auto replay_count = HeaderValue(message, kReplayCountHeader)) {
+                headers.emplace_back(kReplayCountHeader, std::move(*replay_count));
+            }
             const std::string key = message.key() ? *message.key() : std::string();
             std::string error;
             const auto status = dead_letters_.Produce(

@@ -14,6 +14,8 @@
 #include <array>
 #include <cctype>
 #include <atomic>
+#include <condition_variable>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -183,6 +185,7 @@ struct Route {
     HeadCheck check;
     size_t max_body_bytes = 0;  // 0: the server's
     ErrorWriter error_writer;   // empty: SetError
+    StreamHandler stream_handler;  // set: a streaming GET route (handler is empty)
 
     Route(std::string route_method, const std::string& route_pattern, Handler route_handler,
           HeadCheck route_check = {}, RouteOptions options = {})
@@ -224,6 +227,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         metrics.AddCallbackGauge(
             "tributary_http_open_connections", "Client connections open now",
             [this] { return static_cast<double>(open.load()); }, {{"service", service}});
+        metrics.AddCallbackGauge(
+            "tributary_http_open_streams", "Streamed answers (Server-Sent Events) open now",
+            [this] { return static_cast<double>(open_streams.load()); }, {{"service", service}});
         const size_t descriptors = RaiseDescriptorLimit();
         const size_t allowed = descriptors > 2 * kReservedDescriptors
                                    ? descriptors - kReservedDescriptors
@@ -259,6 +265,42 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     void Timeout(Phase phase) { timeouts[static_cast<size_t>(phase)]->Inc(); }
 
+    // Takes a stream slot; false when max_streams are open.
+    bool AcquireStream() {
+        size_t current = open_streams.load();
+        while (current < options.max_streams) {
+            if (open_streams.compare_exchange_weak(current, current + 1)) return true;
+        }
+        return false;
+    }
+    // Runs `body` on a thread of its own; finished threads are joined here and in Run().
+    void SpawnStreamThread(std::function<void()> body) {
+        std::lock_guard lock(stream_threads_mu);
+        for (auto it = stream_threads.begin(); it != stream_threads.end();) {
+            if (it->done->load()) {
+                it->thread.join();
+                it = stream_threads.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        stream_threads.push_back(StreamThread{
+            std::thread([body = std::move(body), done] {
+                body();
+                done->store(true);
+            }),
+            done});
+    }
+    void JoinStreamThreads() {
+        std::list<StreamThread> threads;
+        {
+            std::lock_guard lock(stream_threads_mu);
+            threads.swap(stream_threads);
+        }
+        for (auto& entry : threads) entry.thread.join();
+    }
+
     void DoAccept();
     void Refuse(tcp::socket socket);
     void Register(const std::shared_ptr<Session>& session);
@@ -276,7 +318,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::optional<asio::thread_pool> workers;
 
     std::atomic<size_t> open{0};
+    std::atomic<size_t> open_streams{0};
     std::atomic<bool> stopping{false};
+    struct StreamThread {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::mutex stream_threads_mu;
+    std::list<StreamThread> stream_threads;
     std::mutex sessions_mu;
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
@@ -313,6 +362,10 @@ public:
     // On the strand: the server is stopping.
     void OnStop() {
         stop_requested_ = true;
+        if (stream_state_) {
+            stream_state_->End(false);
+            return;  // the producer returns, then FinishStream closes
+        }
         if (waiting_for_request_) Close();
     }
 
@@ -593,7 +646,19 @@ private:
                            [self = shared_from_this()] { self->Answer(kRejected, false); });
                 return;
             }
-            route_->handler(request_, response_);
+            if (route_->stream_handler) {
+                StreamProducer producer = route_->stream_handler(request_, response_);
+                if (response_.status < 0) response_.status = 200;
+                if (producer && !head_only_) {
+                    asio::post(stream_.get_executor(),
+                               [self = shared_from_this(), producer = std::move(producer)]() mutable {
+                                   self->StartStream(std::move(producer));
+                               });
+                    return;
+                }
+            } else {
+                route_->handler(request_, response_);
+            }
             if (response_.status < 0) response_.status = 200;
         } catch (const std::exception& e) {
             server_->log->error("{} {}: handler failed: {}", request_.method, request_.path, e.what());
@@ -607,6 +672,165 @@ private:
         }
         asio::post(stream_.get_executor(),
                    [self = shared_from_this()] { self->Answer(self->route_index_, false); });
+    }
+
+    // The state shared by a stream's producer thread and the connection's strand.
+    struct StreamState {
+        std::mutex mu;
+        std::condition_variable changed;
+        bool ended = false;    // the producer must stop
+        bool broken = false;   // the connection failed: nothing more can be written
+        bool writing = false;  // a write of `chunk` is in flight
+        std::string chunk;
+        void End(bool connection_broken) {
+            std::lock_guard lock(mu);
+            ended = true;
+            broken = broken || connection_broken;
+            changed.notify_all();
+        }
+    };
+
+    class Writer final : public StreamWriter {
+    public:
+        Writer(std::shared_ptr<Session> session, std::shared_ptr<StreamState> state)
+            : session_(std::move(session)), state_(std::move(state)) {}
+        bool Write(std::string_view data) override { return session_->StreamWrite(*state_, data); }
+        bool Open() const override {
+            std::lock_guard lock(state_->mu);
+            return !state_->ended;
+        }
+        bool Wait(std::chrono::milliseconds timeout) override {
+            std::unique_lock lock(state_->mu);
+            state_->changed.wait_for(lock, timeout, [this] { return state_->ended; });
+            return !state_->ended;
+        }
+
+    private:
+        std::shared_ptr<Session> session_;
+        std::shared_ptr<StreamState> state_;
+    };
+
+    // On the strand: sends the head of a streamed answer, then hands the body to a thread.
+    void StartStream(StreamProducer producer) {
+        if (stop_requested_ || server_->stopping.load() || !server_->AcquireStream()) {
+            response_ = Response{};
+            response_.set_header("Retry-After", "1");
+            if (stop_requested_ || server_->stopping.load()) {
+                WriteError(503, "stopping", "the server is shutting down");
+            } else {
+                WriteError(503, "too_many_streams",
+                           "the server has " + std::to_string(server_->options.max_streams) +
+                               " streams open; retry shortly");
+            }
+            return Answer(route_index_, true);
+        }
+        server_->CountRequest(route_index_, response_.status);
+        chunked_ = request_.version != "HTTP/1.0";
+        head_text_ = StatusLine(response_.status);
+        for (const auto& [name, value] : response_.headers) {
+            if (IsFramingHeader(name)) continue;
+            head_text_ += name;
+            head_text_ += ": ";
+            head_text_ += value;
+            head_text_ += "\r\n";
+        }
+        head_text_ += chunked_ ? "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                               : "Connection: close\r\n\r\n";
+        stream_state_ = std::make_shared<StreamState>();
+        // The stream's own deadlines replace the tcp_stream's: the producer waits at most
+        // write_timeout for each write, and reading only watches for the client leaving.
+        stream_.expires_never();
+        asio::async_write(stream_.socket(), asio::buffer(head_text_),
+                          [self = shared_from_this(), producer = std::move(producer)](
+                              beast::error_code ec, size_t) mutable {
+                              if (ec) {
+                                  self->stream_state_->End(true);
+                                  self->server_->open_streams.fetch_sub(1);
+                                  return self->Close();
+                              }
+                              self->WatchForDisconnect();
+                              self->server_->SpawnStreamThread(
+                                  [self, producer = std::move(producer)] { self->RunProducer(producer); });
+                          });
+    }
+
+    // On the strand: a read that completes only when the client closes (or sends more,
+    // which is dropped: a streamed answer is the connection's last).
+    void WatchForDisconnect() {
+        buffer_.consume(buffer_.size());
+        stream_.socket().async_read_some(
+            buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, size_t) {
+                if (ec) return self->stream_state_->End(true);
+                self->WatchForDisconnect();
+            });
+    }
+
+    // On the stream's thread.
+    void RunProducer(const StreamProducer& producer) {
+        Writer writer(shared_from_this(), stream_state_);
+        try {
+            producer(writer);
+        } catch (const std::exception& e) {
+            server_->log->error("{} {}: stream failed: {}", request_.method, request_.path, e.what());
+        }
+        stream_state_->End(false);
+        asio::post(stream_.get_executor(), [self = shared_from_this()] { self->FinishStream(); });
+    }
+
+    // On the producer's thread: one chunk, waited for.
+    bool StreamWrite(StreamState& state, std::string_view data) {
+        std::unique_lock lock(state.mu);
+        if (data.empty()) return !state.ended;  // an empty chunk would end the stream
+        if (state.ended || state.writing) return false;
+        state.chunk.clear();
+        if (chunked_) {
+            char size[20];
+            const int length = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+            state.chunk.append(size, static_cast<size_t>(length));
+        }
+        state.chunk.append(data);
+        if (chunked_) state.chunk += "\r\n";
+        state.writing = true;
+        asio::post(stream_.get_executor(), [self = shared_from_this()] {
+            asio::async_write(self->stream_.socket(), asio::buffer(self->stream_state_->chunk),
+                              [self](beast::error_code ec, size_t) {
+                                  std::lock_guard guard(self->stream_state_->mu);
+                                  self->stream_state_->writing = false;
+                                  if (ec) {
+                                      self->stream_state_->ended = true;
+                                      self->stream_state_->broken = true;
+                                  }
+                                  self->stream_state_->changed.notify_all();
+                              });
+        });
+        const bool written = state.changed.wait_for(lock, Options().write_timeout, [&state] {
+            return !state.writing || state.broken || state.ended;
+        });
+        if (!written) {
+            // The client does not read: give up on it.
+            server_->Timeout(Phase::kWrite);
+            state.ended = true;
+            state.broken = true;
+            asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+            return false;
+        }
+        return !state.ended && !state.writing;
+    }
+
+    // On the strand, after the producer returned: the last chunk, then close.
+    void FinishStream() {
+        bool can_write = false;
+        {
+            std::lock_guard lock(stream_state_->mu);
+            can_write = chunked_ && !stream_state_->broken && !stream_state_->writing;
+            if (can_write) stream_state_->writing = true;
+        }
+        server_->open_streams.fetch_sub(1);
+        if (!can_write) return Close();
+        static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+        stream_.expires_after(Options().write_timeout);
+        asio::async_write(stream_.socket(), asio::buffer(kLastChunk.data(), kLastChunk.size()),
+                          [self = shared_from_this()](beast::error_code, size_t) { self->Close(); });
     }
 
     // An error answer the server writes itself, in the matched route's shape when it has one.
@@ -706,6 +930,8 @@ private:
     bool close_after_ = false;
     bool linger_ = false;
     bool stop_requested_ = false;
+    bool chunked_ = false;
+    std::shared_ptr<StreamState> stream_state_;  // set while (and after) a streamed answer
     size_t requests_ = 0;
     size_t lingered_ = 0;
 };
@@ -791,6 +1017,10 @@ void Server::Put(const std::string& pattern, Handler handler) {
 void Server::Delete(const std::string& pattern, Handler handler) {
     impl_->routes.emplace_back("DELETE", pattern, std::move(handler));
 }
+void Server::GetStream(const std::string& pattern, StreamHandler handler) {
+    impl_->routes.emplace_back("GET", pattern, Handler{});
+    impl_->routes.back().stream_handler = std::move(handler);
+}
 
 int Server::Bind(const std::string& host, int port) {
     beast::error_code ec;
@@ -825,6 +1055,7 @@ void Server::Run() {
     impl_->ioc.run();
     for (auto& thread : io) thread.join();
     impl_->workers->join();
+    impl_->JoinStreamThreads();
 }
 
 void Server::Stop() {
@@ -858,6 +1089,8 @@ void Server::Stop() {
 }
 
 size_t Server::OpenConnections() const { return impl_->open.load(); }
+
+size_t Server::OpenStreams() const { return impl_->open_streams.load(); }
 
 const ServerOptions& Server::Options() const { return impl_->options; }
 

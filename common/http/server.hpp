@@ -42,6 +42,31 @@ using Handler = std::function<void(const Request&, Response&)>;
 // Request::context for the handler.
 using HeadCheck = std::function<bool(Request&, Response&)>;
 
+// The writing end of a streamed answer (Server-Sent Events, a long download). Used by one
+// producer thread; the server may end the stream at any time (client gone, Stop()).
+class StreamWriter {
+public:
+    virtual ~StreamWriter() = default;
+    // Sends `data` to the client (one chunk) and blocks until it is written. False once the
+    // stream has ended: the client closed the connection, the server is stopping, or the
+    // write took longer than the server's write_timeout. Then the producer should return.
+    virtual bool Write(std::string_view data) = 0;
+    // True until the stream has ended.
+    virtual bool Open() const = 0;
+    // Sleeps up to `timeout`, waking early when the stream ends; returns Open().
+    virtual bool Wait(std::chrono::milliseconds timeout) = 0;
+};
+// Writes a streamed answer's body. Runs on a thread of its own (not the worker pool), so a
+// stream open for hours never takes a worker; it must return soon after Write() returns false
+// or Open() turns false (the server's Stop() waits for it).
+using StreamProducer = std::function<void(StreamWriter&)>;
+// Runs on a worker thread like a Handler: decides the answer (authentication, parameters).
+// Returning an empty producer answers `response` as an ordinary response (an error, say);
+// returning a producer sends `response`'s status and headers at once, then the body the
+// producer writes (chunked; HTTP/1.0: until the connection closes). The connection closes
+// when the producer returns.
+using StreamHandler = std::function<StreamProducer(const Request&, Response&)>;
+
 // Writes an error answer in a route's own format (the server's default is
 // common::SetError's {"error": {code, message}}).
 using ErrorWriter =
@@ -70,6 +95,8 @@ struct ServerOptions {
     std::chrono::milliseconds body_timeout{30000};  // end of the headers → end of the body
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds drain_timeout{15000};  // Stop(): in-flight requests get this long
+    // Streamed answers open at once (each holds a thread); beyond: 503 too_many_streams.
+    size_t max_streams = 64;
 };
 
 // Reads HTTP_IO_THREADS, HTTP_MAX_CONNECTIONS, HTTP_MAX_HEADER_BYTES, HTTP_IDLE_TIMEOUT_MS,
@@ -108,6 +135,9 @@ public:
               RouteOptions options = {});
     void Put(const std::string& pattern, Handler handler);
     void Delete(const std::string& pattern, Handler handler);
+    // A GET route whose answer may be streamed (see StreamHandler). Streams open now are in
+    // the gauge tributary_http_open_streams{service}.
+    void GetStream(const std::string& pattern, StreamHandler handler);
 
     // Listens on host:port (0: a port the kernel picks) with a backlog of SOMAXCONN. Returns
     // the port, or -1 when it cannot listen (the reason is logged).
@@ -115,10 +145,12 @@ public:
     // Serves until Stop(): blocks the calling thread (one of the event-loop threads).
     void Run();
     // Stops accepting, lets requests being handled finish (up to drain_timeout) and answers
-    // them with Connection: close, closes idle connections; Run() then returns.
+    // them with Connection: close, closes idle connections, ends open streams (their
+    // producers see Write() fail); Run() then returns once the producers have returned.
     void Stop();
 
     size_t OpenConnections() const;
+    size_t OpenStreams() const;
     const ServerOptions& Options() const;
 
 private:

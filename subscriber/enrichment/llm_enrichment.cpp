@@ -5,6 +5,7 @@
 #include "common/time_util.hpp"
 #include "llm_client/fallback_extractor.hpp"
 #include "llm_client/prompt.hpp"
+#include "storage/enrichment_attempts.hpp"
 #include "subscriber/redis/retry_queue.hpp"
 
 #include <openssl/evp.h>
@@ -74,6 +75,28 @@ json TaskPayload(const storage::ChemicalRow& row) {
             {"kafka_partition", row.kafka_partition},
             {"kafka_offset", row.kafka_offset},
             {"attempts", 0}};
+}
+
+// The enrichment_attempts outcome of a failed LLM call that will be retried: the provider's
+// rate limit is told apart from other transient failures (llm_client's errors name HTTP 429).
+const char* RetryOutcome(const std::string& error) {
+    return error.find("429") != std::string::npos || error.find("rate limit") != std::string::npos
+               ? "rate_limited"
+               : "error";
+}
+
+storage::EnrichmentAttempt Attempt(std::string started_at, const char* outcome,
+                                   std::optional<std::string> model, const char* provider,
+                                   std::optional<std::string> error, int64_t latency_ms) {
+    storage::EnrichmentAttempt attempt;
+    attempt.started_at = std::move(started_at);
+    attempt.finished_at = common::FormatRfc3339(common::NowUtc());
+    attempt.outcome = outcome;
+    attempt.model = std::move(model);
+    attempt.provider = provider;
+    if (error && !error->empty()) attempt.error = std::move(error);
+    attempt.latency_ms = latency_ms;
+    return attempt;
 }
 
 // Sleeps up to `duration`, waking early when `stop` is set.
@@ -201,6 +224,8 @@ void LlmEnrichment::BeforeStore(std::span<storage::ChemicalRow> rows) {
                 row.enrichment_provenance = provenance.dump();
                 row.enriched_at = now_text;
                 row.processing_status = "completed";
+                row.first_attempt = Attempt(now_text, "llm", provenance.value("model", std::string()),
+                                            "cache", std::nullopt, 0);
                 metrics_->cache_hit.Inc();
                 continue;
             }
@@ -212,8 +237,11 @@ void LlmEnrichment::BeforeStore(std::span<storage::ChemicalRow> rows) {
             if (remaining.count() <= 0) {
                 inline_open = false;
             } else {
+                const std::string started_at = common::FormatRfc3339(common::NowUtc());
                 outcome = client_.Enrich(requests[i], remaining);
                 if (outcome->Ok()) {
+                    row.first_attempt = Attempt(started_at, "llm", outcome->provenance.model, "llm",
+                                                std::nullopt, outcome->provenance.latency_ms);
                     const json provenance = ProvenanceJson(outcome->provenance, "llm");
                     row.llm_properties = outcome->properties.dump();
                     row.enrichment_status = storage::EnrichmentStatus::kLlm;
@@ -237,6 +265,8 @@ void LlmEnrichment::BeforeStore(std::span<storage::ChemicalRow> rows) {
             row.enrichment_status = storage::EnrichmentStatus::kFailed;
             row.processing_status = "failed";
             row.last_error = outcome->error;
+            row.first_attempt = Attempt(now_text, "failed", outcome->provenance.model, "llm",
+                                        outcome->error, outcome->provenance.latency_ms);
             metrics_->failed.Inc();
         } else {
             row.enrichment_status = storage::EnrichmentStatus::kFallback;
@@ -244,6 +274,10 @@ void LlmEnrichment::BeforeStore(std::span<storage::ChemicalRow> rows) {
             const auto delay = outcome ? outcome->retry_after : std::chrono::milliseconds(0);
             row.next_attempt_at = common::FormatRfc3339(common::NowUtc() + std::chrono::duration_cast<std::chrono::microseconds>(delay));
             if (outcome) row.last_error = outcome->error;
+            row.first_attempt =
+                Attempt(now_text, "fallback", std::string(kRulesVersion), "rules",
+                        outcome ? std::optional<std::string>(outcome->error) : std::nullopt,
+                        outcome ? outcome->provenance.latency_ms : 0);
             metrics_->fallback.Inc();
         }
         row.enrichment_provenance = provenance.dump();
@@ -316,6 +350,9 @@ void LlmEnrichment::RetryLoop(int index) {
             }
             const std::string tenant = payload.value("tenant_id", "default");
             const std::string event_id = payload["event_id"];
+            // `pending` under LLM enrichment means the console asked for re-enrichment
+            // (console/trace.cpp): the cached answer is what it wants replaced, so skip it.
+            bool reenrich = false;
             {
                 pqxx::read_transaction txn(*db);
                 const auto current = txn.exec_params(
@@ -326,15 +363,18 @@ void LlmEnrichment::RetryLoop(int index) {
                     queue.Complete(task.id);  // already upgraded (redelivery) or gone
                     continue;
                 }
+                reenrich = current[0][0].as<std::string>() == "pending";
             }
+            const std::string started_at = common::FormatRfc3339(common::NowUtc());
             const llm::EnrichmentRequest request{payload.value("molecule_id", ""), payload.value("name", ""),
                                                  payload.value("smiles", ""), payload.value("canonical_smiles", ""),
                                                  payload.value("notes", "")};
             const std::string key = CacheKey(config_.redis_prefix, tenant, request);
             json properties;
             json provenance;
-            const common::redis::Reply cached = redis_client.Command({"GET", key});
-            if (!cached.IsNil()) {
+            const common::redis::Reply cached =
+                reenrich ? common::redis::Reply{} : redis_client.Command({"GET", key});
+            if (!reenrich && !cached.IsNil()) {
                 const json entry = json::parse(cached.text, nullptr, false);
                 if (entry.is_object() && entry.contains("properties")) {
                     properties = entry["properties"];
@@ -365,6 +405,11 @@ void LlmEnrichment::RetryLoop(int index) {
                     "UPDATE event_processing_status SET status = 'completed', retry_count = $3, last_error = NULL,"
                     " next_attempt_at = NULL, updated_at = now() WHERE tenant_id = $1 AND event_id = $2",
                     tenant, event_id, attempts + 1);
+                storage::AppendEnrichmentAttempt(
+                    txn, tenant, event_id,
+                    Attempt(started_at, "llm", provenance.value("model", std::string()),
+                            outcome ? "llm" : "cache", std::nullopt,
+                            outcome ? outcome->provenance.latency_ms : 0));
                 txn.commit();
                 queue.Complete(task.id);
                 metrics_->llm_retry.Inc();
@@ -395,6 +440,10 @@ void LlmEnrichment::RetryLoop(int index) {
                     "UPDATE event_processing_status SET status = 'failed', retry_count = $4, last_error = $3,"
                     " next_attempt_at = NULL, updated_at = now() WHERE tenant_id = $1 AND event_id = $2",
                     tenant, event_id, outcome->error, next_attempts);
+                storage::AppendEnrichmentAttempt(
+                    txn, tenant, event_id,
+                    Attempt(started_at, "failed", outcome->provenance.model, "llm", outcome->error,
+                            outcome->provenance.latency_ms));
                 txn.commit();
                 auto tracker = std::make_shared<common::kafka::DeliveryTracker>(1);
                 std::string error;
@@ -425,6 +474,10 @@ void LlmEnrichment::RetryLoop(int index) {
                     " last_error = $4, next_attempt_at = now() + ($5::bigint * interval '1 millisecond'),"
                     " updated_at = now() WHERE tenant_id = $1 AND event_id = $2",
                     tenant, event_id, next_attempts, outcome->error, delay);
+                storage::AppendEnrichmentAttempt(
+                    txn, tenant, event_id,
+                    Attempt(started_at, RetryOutcome(outcome->error), outcome->provenance.model, "llm",
+                            outcome->error, outcome->provenance.latency_ms));
                 txn.commit();
             }
             queue.Reschedule(task.id, payload.dump(), NowMs() + delay);

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -444,6 +445,167 @@ TEST_F(HttpServerTest, StopFinishesTheRequestBeingHandledAndClosesIdleConnection
     thread_.join();  // Run() returned
     RawClient late(port_);
     EXPECT_FALSE(late.Connected());
+}
+
+// Decodes a chunked body (after the head) into its payload; `complete` tells whether the
+// last chunk arrived.
+std::string Dechunk(const std::string& response, bool* complete) {
+    std::string out;
+    size_t at = response.find("\r\n\r\n");
+    *complete = false;
+    if (at == std::string::npos) return out;
+    at += 4;
+    while (at < response.size()) {
+        const size_t line_end = response.find("\r\n", at);
+        if (line_end == std::string::npos) break;
+        const size_t size = std::stoul(response.substr(at, line_end - at), nullptr, 16);
+        if (size == 0) {
+            *complete = true;
+            break;
+        }
+        if (line_end + 2 + size > response.size()) break;
+        out += response.substr(line_end + 2, size);
+        at = line_end + 2 + size + 2;
+    }
+    return out;
+}
+
+class HttpStreamTest : public ::testing::Test {
+protected:
+    void Start(ServerOptions options = {}) {
+        server_ = std::make_unique<Server>(options, metrics_, "test");
+        server_->GetStream("/events", [](const Request& request, Response& response) -> StreamProducer {
+            const int count = std::stoi(request.get_param_value("count"));
+            response.set_header("Content-Type", "text/event-stream");
+            return [count](StreamWriter& writer) {
+                for (int i = 0; i < count; ++i) {
+                    if (!writer.Write("id: " + std::to_string(i) + "\ndata: " + std::to_string(i) + "\n\n")) return;
+                }
+            };
+        });
+        server_->GetStream("/forever", [this](const Request&, Response& response) -> StreamProducer {
+            response.set_header("Content-Type", "text/event-stream");
+            return [this](StreamWriter& writer) {
+                ++producers_running_;
+                while (writer.Write(": tick\n\n") && writer.Wait(10ms)) {
+                }
+                --producers_running_;
+                ++producers_ended_;
+            };
+        });
+        server_->GetStream("/quiet", [this](const Request&, Response& response) -> StreamProducer {
+            response.set_header("Content-Type", "text/event-stream");
+            return [this](StreamWriter& writer) {
+                ++producers_running_;
+                while (writer.Wait(50ms)) {
+                }
+                --producers_running_;
+                ++producers_ended_;
+            };
+        });
+        server_->GetStream("/refused", [](const Request&, Response& response) -> StreamProducer {
+            SetError(response, 401, "unauthorized", "no key");
+            return {};
+        });
+        port_ = server_->Bind("127.0.0.1", 0);
+        ASSERT_GT(port_, 0);
+        thread_ = std::thread([this] { server_->Run(); });
+    }
+
+    void TearDown() override {
+        if (server_) server_->Stop();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds wait) {
+        const auto deadline = std::chrono::steady_clock::now() + wait;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (condition()) return true;
+            std::this_thread::sleep_for(5ms);
+        }
+        return condition();
+    }
+
+    MetricsRegistry metrics_;
+    std::unique_ptr<Server> server_;
+    std::thread thread_;
+    int port_ = -1;
+    std::atomic<int> producers_running_{0};
+    std::atomic<int> producers_ended_{0};
+};
+
+TEST_F(HttpStreamTest, AStreamDeliversItsEventsInOrderAndEndsWithTheLastChunk) {
+    Start();
+    RawClient client(port_);
+    client.Send("GET /events?count=200 HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string response = client.ReadUntilClosed(5000ms);
+    EXPECT_THAT(response, StartsWith("HTTP/1.1 200"));
+    EXPECT_THAT(response, HasSubstr("Content-Type: text/event-stream\r\n"));
+    EXPECT_THAT(response, HasSubstr("Transfer-Encoding: chunked\r\n"));
+    EXPECT_EQ(response.find("Content-Length"), std::string::npos);
+    bool complete = false;
+    const std::string body = Dechunk(response, &complete);
+    EXPECT_TRUE(complete);
+    std::string expected;
+    for (int i = 0; i < 200; ++i) {
+        expected += "id: " + std::to_string(i) + "\ndata: " + std::to_string(i) + "\n\n";
+    }
+    EXPECT_EQ(body, expected);
+}
+
+TEST_F(HttpStreamTest, AnHttp10StreamEndsByClosingTheConnection) {
+    Start();
+    RawClient client(port_);
+    client.Send("GET /events?count=3 HTTP/1.0\r\n\r\n");
+    const std::string response = client.ReadUntilClosed(5000ms);
+    EXPECT_THAT(response, StartsWith("HTTP/1.1 200"));
+    EXPECT_THAT(response, HasSubstr("Connection: close\r\n\r\nid: 0\ndata: 0\n\nid: 1\ndata: 1\n\nid: 2\ndata: 2\n\n"));
+}
+
+TEST_F(HttpStreamTest, TheClientLeavingEndsTheProducer) {
+    Start();
+    {
+        RawClient client(port_);
+        client.Send("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n");
+        EXPECT_THAT(client.ReadResponse(2000ms), StartsWith("HTTP/1.1 200"));
+        ASSERT_TRUE(WaitUntil([this] { return producers_running_.load() == 1; }, 2000ms));
+    }  // closed
+    EXPECT_TRUE(WaitUntil([this] { return producers_ended_.load() == 1; }, 3000ms));
+    EXPECT_TRUE(WaitUntil([this] { return server_->OpenStreams() == 0; }, 2000ms));
+}
+
+TEST_F(HttpStreamTest, StopEndsOpenStreamsPromptly) {
+    Start({.drain_timeout = std::chrono::milliseconds(30000)});
+    RawClient quiet(port_);
+    RawClient ticking(port_);
+    quiet.Send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n");
+    ticking.Send("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(WaitUntil([this] { return producers_running_.load() == 2; }, 2000ms));
+    const auto started = std::chrono::steady_clock::now();
+    server_->Stop();
+    thread_.join();  // Run() returned: the producers have returned
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 2000ms);
+    EXPECT_EQ(producers_ended_.load(), 2);
+    EXPECT_TRUE(quiet.ClosedWithin(1000ms));
+    EXPECT_TRUE(ticking.ClosedWithin(1000ms));
+}
+
+TEST_F(HttpStreamTest, StreamsBeyondTheCapAreAnswered503AndOrdinaryAnswersStillWork) {
+    Start({.max_streams = 1});
+    RawClient first(port_);
+    first.Send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(WaitUntil([this] { return producers_running_.load() == 1; }, 2000ms));
+    RawClient second(port_);
+    second.Send("GET /quiet HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string refused = second.ReadResponse();
+    EXPECT_THAT(refused, StartsWith("HTTP/1.1 503"));
+    EXPECT_THAT(refused, HasSubstr("too_many_streams"));
+    RawClient third(port_);
+    third.Send("GET /refused HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string unauthorized = third.ReadResponse();
+    EXPECT_THAT(unauthorized, StartsWith("HTTP/1.1 401"));
+    EXPECT_THAT(unauthorized, HasSubstr("Content-Length: "));
+    EXPECT_EQ(producers_running_.load(), 1);
 }
 
 }  // namespace

@@ -105,5 +105,25 @@ TEST(BindToPort, PlainHttplibBindingTakesOnlyAFewAtOnce) {
     EXPECT_LT(HandshakesCompleted(port, 64, std::chrono::milliseconds(500)), 16);
 }
 
+bool AcceptsGzipFor(const std::string& accept_encoding) {
+    httplib::Request request;
+    if (!accept_encoding.empty()) request.set_header("Accept-Encoding", accept_encoding);
+    return AcceptsGzip(request);
+}
+
+TEST(AcceptsGzip, ReadsCodingsAndWeights) {
+    EXPECT_TRUE(AcceptsGzipFor("gzip"));
+    EXPECT_TRUE(AcceptsGzipFor("gzip, deflate, br"));
+    EXPECT_TRUE(AcceptsGzipFor("br;q=1.0, GZIP;q=0.5"));
+    EXPECT_TRUE(AcceptsGzipFor("*"));
+    EXPECT_TRUE(AcceptsGzipFor("deflate, gzip ; q = 0.001"));
+    EXPECT_FALSE(AcceptsGzipFor(""));
+    EXPECT_FALSE(AcceptsGzipFor("identity"));
+    EXPECT_FALSE(AcceptsGzipFor("br, deflate"));
+    EXPECT_FALSE(AcceptsGzipFor("gzip;q=0"));
+    EXPECT_FALSE(AcceptsGzipFor("gzip;q=0.000, br"));
+    EXPECT_FALSE(AcceptsGzipFor("x-gzip-not"));
+}
+
 }  // namespace
 }  // namespace tributary::common

@@ -55,9 +55,15 @@ done
 
 command -v "$CXX_FUZZ" >/dev/null || die "$CXX_FUZZ not found (infra/install.sh installs clang-14)"
 info "building $BUILD_DIR ($CXX_FUZZ, TRIBUTARY_FUZZ=ON)"
+# ccache when present (see test.sh), keyed independently of the checkout's location.
+launcher=()
+if [[ "${TRIBUTARY_CCACHE:-1}" != 0 ]] && command -v ccache >/dev/null; then
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$TRIBUTARY_ROOT}"
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER="$CXX_FUZZ" -DTRIBUTARY_FUZZ=ON -DTRIBUTARY_BUILD_TESTS=OFF \
-    -DTRIBUTARY_BUILD_BENCH=OFF >/dev/null
+    -DTRIBUTARY_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 cmake --build "$BUILD_DIR" --target "${targets[@]/#/fuzz_}" -j "$JOBS"
 
 # Sanitizer reports end the run at the first finding, with stacks; libFuzzer saves the input.

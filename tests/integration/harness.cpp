@@ -280,6 +280,17 @@ std::unique_ptr<Process> StartQuery(const Env& env, int port) {
     return process;
 }
 
+std::unique_ptr<Process> StartConsole(Env env, int port) {
+    env["CONSOLE_PORT"] = std::to_string(port);
+    env["CONSOLE_HOST"] = "127.0.0.1";
+    if (!env.contains("QUERY_URL")) env["QUERY_URL"] = "http://127.0.0.1:" + env["QUERY_PORT"];
+    auto process = std::make_unique<Process>("console", Infra::Get().Binary("console/tributary-console"), env);
+    if (!WaitReady(port, 60s)) {
+        throw std::runtime_error("console not ready:\n" + process->LogTail());
+    }
+    return process;
+}
+
 std::unique_ptr<Process> StartMockLlm(Env env, int port) {
     env["MOCK_LLM_PORT"] = std::to_string(port);
     auto process = std::make_unique<Process>(

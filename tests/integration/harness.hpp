@@ -123,6 +123,9 @@ inline std::string TopicPrefix(const Env& env) { return env.at("KAFKA_TOPIC_PREF
 std::unique_ptr<Process> StartPublisher(const Env& env, int port);
 std::unique_ptr<Process> StartSubscriber(const Env& env, int port);
 std::unique_ptr<Process> StartQuery(const Env& env, int port);
+// tributary-console on `port` (CONSOLE_PORT, CONSOLE_HOST and QUERY_URL from env's QUERY_PORT
+// are set here); waits for /readyz.
+std::unique_ptr<Process> StartConsole(Env env, int port);
 // The mock LLM on `port` (MOCK_LLM_PORT is set from it); waits for /healthz.
 std::unique_ptr<Process> StartMockLlm(Env env, int port);
 // Waits for GET /readyz to answer 200.
