@@ -134,9 +134,11 @@ QueryResponse RawEventQueries::List(const std::string& tenant, const ParamMap& p
         placeholder += std::to_string(args.size());
         return placeholder;
     };
-    // Served by the (event_time) index of migration 0003 read backwards from `to` (or the
-    // cursor), its included tenant_id filtering before any row is fetched; the explicit upper
-    // bound lets the cursor narrow that scan, the row comparison breaks ties of one instant.
+    // Served by the (event_time) index of migration 0003 read backwards from `to` (or from the
+    // cursor: an explicit upper bound, the row comparison only breaks ties of one instant),
+    // other tenants' rows and the filter applied on the way: a page reads about as many rows as
+    // it returns when its events are common; the worst case (a value that never occurs, the
+    // whole range read) is bounded by QUERY_TIMEOUT_MS like every query.
     std::string sql = std::string("SELECT ") + AnalyticsEventJson() +
                       "::text, (extract(epoch FROM e.event_time) * 1000000)::bigint, e.id, "
                       "e.kafka_partition, e.kafka_offset, to_char(e.stored_at AT TIME ZONE 'UTC', "

@@ -164,7 +164,10 @@ async function drill(detail: HTMLElement, ctx: PageContext, bucket: string, inte
     const raw = h("div");
     const chips = points.map((p) => h("button", { type: "button", class: "small secondary", "aria-pressed": "false", "data-testid": "drill-series", "data-series": p.label, "data-value": String(p.count) }, `${p.label}: ${fmt(p.count)}`));
     const show = (i: number) => {
-      chips.forEach((c, j) => c.setAttribute("aria-pressed", String(i === j)));
+      chips.forEach((c, j) => {
+        c.setAttribute("aria-pressed", String(i === j));
+        c.classList.toggle("secondary", i !== j); // the shown series is the filled button
+      });
       clear(raw, rawEvents(ctx, { from, to, event_type: points[i].type }, points[i]));
     };
     chips.forEach((c, i) => c.addEventListener("click", () => show(i)));
@@ -184,8 +187,8 @@ async function drill(detail: HTMLElement, ctx: PageContext, bucket: string, inte
 const RAW_PAGE = 50;
 
 // The stored events of `filter`, newest first, with "Load more" while the API hands out a
-// cursor. For "other" the top types are left out here; pages are then read on (up to 10 per
-// click) until one holds such an event, so a page of top-type events never looks like the end.
+// cursor. For "other" the top types are left out here, and pages are read on (up to 10 per
+// click) until a page's worth is found, so a run of top-type events never looks like the end.
 function rawEvents(ctx: PageContext, filter: EventFilter, point: SeriesPoint): HTMLElement {
   const exclude = point.exclude ?? [];
   const list = h("div");
@@ -204,7 +207,7 @@ function rawEvents(ctx: PageContext, filter: EventFilter, point: SeriesPoint): H
         const page = await listEvents(filter, RAW_PAGE, cursor, ctx.signal);
         cursor = page.next_cursor ?? undefined;
         found.push(...page.events.filter((e) => !exclude.includes(e.event_type)));
-        if (found.length || !cursor) break;
+        if (found.length >= RAW_PAGE || !cursor) break;
       }
       list.append(...found.map(storedEventView));
       shown += found.length;

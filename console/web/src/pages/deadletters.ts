@@ -123,7 +123,7 @@ export async function deadLettersPage(root: HTMLElement, ctx: PageContext): Prom
         h("div", { class: "row replay-bar" },
           h("div", { class: "field" }, h("label", { for: "dlq-all" }, "Select all"), all),
           field("Replay", scope), field("Rate (messages/s)", rate), h("div", { class: "field" }, h("div", { class: "row" }, dry, send))),
-        admin ? null : h("p", { class: "muted" }, "Replaying needs a key with the admin scope; a dry run shows what would be sent."),
+        admin ? null : h("p", { class: "muted" }, "Replaying, and its dry run, need a key with the admin scope."),
         result,
         rows.length ? rows : h("p", { class: "empty" }, "No messages."),
         more));
