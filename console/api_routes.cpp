@@ -429,13 +429,26 @@ void RegisterConsoleRoutes(common::http::Server& server, const ConsoleRoutesCont
         });
     });
 
-    server.Get(base + "/groups", [authorize, &kafka, &lag](const Request& request, Response& response) {
+    // Consumer groups are platform metadata, but the cluster may serve other deployments and
+    // applications: a non-operator sees only the groups that consume this deployment's topics
+    // (those under its KAFKA_TOPIC_PREFIX), as known from the last lag sample or the group's
+    // own description.
+    const auto consumes_ours = [prefix](const GroupInfo& group) {
+        for (const auto& partition : group.partitions) {
+            if (partition.topic.starts_with(prefix)) return true;
+        }
+        return false;
+    };
+    server.Get(base + "/groups", [authorize, &kafka, &lag, consumes_ours](const Request& request,
+                                                                        Response& response) {
         const auto principal = authorize(request, response, Scope::kQuery);
         if (!principal) return;
         Guarded(response, [&] {
+            const bool all = IsOperator(*principal);
             nlohmann::json groups = nlohmann::json::array();
             for (const auto& group : kafka.ListGroups()) {
                 const auto latest = lag.Latest(group.group_id);
+                if (!all && (!latest || !consumes_ours(*latest))) continue;
                 groups.push_back({{"group_id", group.group_id},
                                   {"state", group.state},
                                   {"members", group.members},
@@ -447,14 +460,15 @@ void RegisterConsoleRoutes(common::http::Server& server, const ConsoleRoutesCont
         });
     });
 
-    server.Get(base + "/groups/([^/]+)", [authorize, &kafka, &lag](const Request& request, Response& response) {
+    server.Get(base + "/groups/([^/]+)", [authorize, &kafka, &lag, consumes_ours](const Request& request,
+                                                                                Response& response) {
         const auto principal = authorize(request, response, Scope::kQuery);
         if (!principal) return;
         Guarded(response, [&] {
             const std::string id = request.matches[1].str();
             if (id.empty() || id.size() > 255) throw BadParameter{"group: 1 to 255 characters"};
             const auto group = kafka.DescribeGroup(id);
-            if (!group) {
+            if (!group || (!IsOperator(*principal) && !consumes_ours(*group))) {
                 common::SetError(response, 404, "not_found", "no consumer group " + id);
                 return;
             }

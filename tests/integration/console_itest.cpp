@@ -406,6 +406,40 @@ TEST_F(ConsoleTest, ReportsConsumerGroupLagInMessagesAndSeconds) {
     GetJson(alpha_key_, Api("/groups/no-such-group-" + UniqueSuffix()), 404);
 }
 
+TEST_F(ConsoleTest, GroupsOfOtherDeploymentsAreForOperatorsOnly) {
+    // A group that consumes a topic outside this console's KAFKA_TOPIC_PREFIX (another
+    // deployment or application on the same cluster).
+    const std::string topic = "other-" + UniqueSuffix();
+    const std::string group = "foreign-" + UniqueSuffix();
+    common::kafka::EnsureTopics(producer_->Handle(), {topic}, 1, 1, 30s);
+    producer_->Send(topic, 0, Envelope(alpha_, "foreign-1"), NowMs());
+    producer_->Flush();
+    {
+        auto conf = common::kafka::MakeConf({{"bootstrap.servers", Infra::Get().kafka}, {"group.id", group},
+                                             {"enable.auto.commit", "false"}});
+        std::string error;
+        std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+        ASSERT_TRUE(consumer) << error;
+        std::vector<RdKafka::TopicPartition*> offsets = {RdKafka::TopicPartition::create(topic, 0, 1)};
+        ASSERT_EQ(consumer->commitSync(offsets), RdKafka::ERR_NO_ERROR);
+        RdKafka::TopicPartition::destroy(offsets);
+        consumer->close();
+    }
+    const auto listed_for = [&](const std::string& key) {
+        const json listed = GetJson(key, Api("/groups"));
+        for (const auto& g : listed["groups"]) {
+            if (g["group_id"] == group) return true;
+        }
+        return false;
+    };
+    // The operator sees it once the sampler has (every 1 s here); the tenant's key never does.
+    ASSERT_TRUE(WaitFor([&] { return listed_for(operator_key_); }, 20s, 500ms))
+        << GetJson(operator_key_, Api("/groups")).dump();
+    EXPECT_FALSE(listed_for(alpha_key_));
+    GetJson(alpha_key_, Api("/groups/" + group), 404);
+    EXPECT_EQ(GetJson(operator_key_, Api("/groups/" + group))["partitions"].size(), 1u);
+}
+
 TEST_F(ConsoleTest, TheTailStreamsNewMessagesOfTheCallersTenantOnly) {
     const std::string topic = prefix_ + "msgs";
     SseReader beta(console_port_, beta_key_, Api("/topics/" + topic + "/tail?partition=0"));
