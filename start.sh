@@ -46,9 +46,11 @@ pidfile() { echo "$RUN/pids/$1.pid"; }
 # may belong to an unrelated process, which must not be signalled.
 service_pid() {
     local pid args=()
+    local binary="${BINARY[$1]}"
     pid="$(read_pid "$(pidfile "$1")")" || return 1
+    [[ -s "$RUN/pids/$1.binary" ]] && binary="$(<"$RUN/pids/$1.binary")"
     mapfile -d '' -t args <"/proc/$pid/cmdline" 2>/dev/null || return 1
-    [[ "${args[0]:-}" == "${BINARY[$1]}" || "${args[1]:-}" == "${BINARY[$1]}" ]] || return 1
+    [[ "${args[0]:-}" == "$binary" || "${args[1]:-}" == "$binary" ]] || return 1
     printf '%s\n' "$pid"
 }
 
@@ -129,6 +131,9 @@ launch() {
     echo "=== $(date -Is) starting $name" >>"$RUN/logs/$name.log"
     setsid "$bin" >>"$RUN/logs/$name.log" 2>&1 </dev/null &
     echo $! >"$(pidfile "$name")"
+    # The binary it runs, so that `stop` and `status` recognise it whatever TRIBUTARY_RELEASE_DIR
+    # says then.
+    printf '%s\n' "${BINARY[$name]}" >"$RUN/pids/$name.binary"
 }
 
 # await NAME URL — waits for URL to answer 2xx while NAME keeps running.
@@ -271,7 +276,7 @@ cmd_stop() {
             info "stopping $name (pid $pid)"
             stop_pid "$pid" 30 "$name"
         fi
-        rm -f "$(pidfile "$name")"
+        rm -f "$(pidfile "$name")" "$RUN/pids/$name.binary"
     done
     if [[ -d "$RUN/infra" ]]; then
         "$TRIBUTARY_ROOT/infra/down.sh" "$RUN/infra"

@@ -145,4 +145,15 @@ bool AcceptsGzip(const httplib::Request& request) {
     return false;
 }
 
+void SetPrecompressedContent(const httplib::Request& request, httplib::Response& response,
+                             std::string_view body, std::string_view gzip,
+                             std::string_view content_type) {
+    response.set_header("Vary", "Accept-Encoding");
+    if (!gzip.empty() && AcceptsGzip(request)) {
+        response.set_header("Content-Encoding", "gzip");
+        body = gzip;
+    }
+    response.set_content(std::string(body), std::string(content_type));
+}
+
 }  // namespace tributary::common

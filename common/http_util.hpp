@@ -25,6 +25,13 @@ std::string UrlDecode(std::string_view text);
 // True when the request's Accept-Encoding admits gzip (a "gzip" or "*" coding whose q is not 0).
 bool AcceptsGzip(const httplib::Request& request);
 
+// Answers `body` as `content_type`, or its gzip-compressed form `gzip` (prepared beforehand;
+// empty when there is none) with Content-Encoding: gzip when the request accepts it. Sets
+// Vary: Accept-Encoding either way, so caches keep the two apart.
+void SetPrecompressedContent(const httplib::Request& request, httplib::Response& response,
+                             std::string_view body, std::string_view gzip,
+                             std::string_view content_type);
+
 // cpp-httplib's own server is used only by the mock LLM (it stands in for an external provider
 // and is never exposed); every Tributary service serves with common::http::Server.
 struct HttpServerOptions {

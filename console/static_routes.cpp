@@ -26,13 +26,7 @@ void Serve(const Asset& asset, const common::http::Request& request,
     response.set_header("Cache-Control", asset.path.starts_with("/assets/")
                                              ? "public, max-age=31536000, immutable"
                                              : "no-cache");
-    response.set_header("Vary", "Accept-Encoding");
-    if (!asset.gzip.empty() && common::AcceptsGzip(request)) {
-        response.set_header("Content-Encoding", "gzip");
-        response.set_content(std::string(asset.gzip), std::string(asset.content_type));
-        return;
-    }
-    response.set_content(std::string(asset.body), std::string(asset.content_type));
+    common::SetPrecompressedContent(request, response, asset.body, asset.gzip, asset.content_type);
 }
 
 }  // namespace

@@ -134,6 +134,19 @@ protected:
         return parsed.is_discarded() ? json() : parsed;
     }
     static std::string Api(const std::string& rest) { return "/api/v1/console" + rest; }
+    // Commits `offset` on partition 0 of `topic` for `group`, as a consumer that stopped there.
+    static void CommitGroupOffset(const std::string& group, const std::string& topic, int64_t offset) {
+        auto conf = common::kafka::MakeConf({{"bootstrap.servers", Infra::Get().kafka}, {"group.id", group},
+                                             {"enable.auto.commit", "false"}});
+        std::string error;
+        std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+        ASSERT_TRUE(consumer) << error;
+        std::vector<RdKafka::TopicPartition*> offsets = {RdKafka::TopicPartition::create(topic, 0, offset)};
+        const auto committed = consumer->commitSync(offsets);
+        RdKafka::TopicPartition::destroy(offsets);
+        consumer->close();
+        ASSERT_EQ(committed, RdKafka::ERR_NO_ERROR);
+    }
 
     static inline TestDatabase* database_ = nullptr;
     static inline Process* query_ = nullptr;
@@ -369,18 +382,8 @@ TEST_F(ConsoleTest, ReportsConsumerGroupLagInMessagesAndSeconds) {
     const int64_t old_ms = NowMs() - 120000;  // the backlog is two minutes old
     for (int i = 0; i < 100; ++i) producer_->Send(topic, 0, Envelope(alpha_, "lag-" + std::to_string(i)), old_ms + i);
     producer_->Flush();
-    {
-        // A group that has consumed 40 of the 100 messages.
-        auto conf = common::kafka::MakeConf({{"bootstrap.servers", Infra::Get().kafka}, {"group.id", group},
-                                             {"enable.auto.commit", "false"}});
-        std::string error;
-        std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
-        ASSERT_TRUE(consumer) << error;
-        std::vector<RdKafka::TopicPartition*> offsets = {RdKafka::TopicPartition::create(topic, 0, 40)};
-        ASSERT_EQ(consumer->commitSync(offsets), RdKafka::ERR_NO_ERROR);
-        RdKafka::TopicPartition::destroy(offsets);
-        consumer->close();
-    }
+    // A group that has consumed 40 of the 100 messages.
+    ASSERT_NO_FATAL_FAILURE(CommitGroupOffset(group, topic, 40));
     const json described = GetJson(alpha_key_, Api("/groups/" + group));
     ASSERT_EQ(described["partitions"].size(), 1u) << described.dump();
     const json& partition = described["partitions"][0];
@@ -414,17 +417,7 @@ TEST_F(ConsoleTest, GroupsOfOtherDeploymentsAreForOperatorsOnly) {
     common::kafka::EnsureTopics(producer_->Handle(), {topic}, 1, 1, 30s);
     producer_->Send(topic, 0, Envelope(alpha_, "foreign-1"), NowMs());
     producer_->Flush();
-    {
-        auto conf = common::kafka::MakeConf({{"bootstrap.servers", Infra::Get().kafka}, {"group.id", group},
-                                             {"enable.auto.commit", "false"}});
-        std::string error;
-        std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
-        ASSERT_TRUE(consumer) << error;
-        std::vector<RdKafka::TopicPartition*> offsets = {RdKafka::TopicPartition::create(topic, 0, 1)};
-        ASSERT_EQ(consumer->commitSync(offsets), RdKafka::ERR_NO_ERROR);
-        RdKafka::TopicPartition::destroy(offsets);
-        consumer->close();
-    }
+    ASSERT_NO_FATAL_FAILURE(CommitGroupOffset(group, topic, 1));
     const auto listed_for = [&](const std::string& key) {
         const json listed = GetJson(key, Api("/groups"));
         for (const auto& g : listed["groups"]) {
