@@ -28,6 +28,10 @@
 #                                  route, back to back on one publisher: events/s and CPU per
 #                                  event of each
 #                    subscriber    subscriber draining a backlog of analytics envelopes: rows/s
+#                    subscriber-10m  the same drain into a table that already holds
+#                                  BENCH_PREFILL_ROWS (10,000,000) rows in the 20 days' partitions
+#                                  before yesterday; judged against the subscriber scenario (run
+#                                  it first, on the empty table) and raw-copy of the same run
 #                    e2e           open-loop batch POSTs with the subscriber running, at E2E_RATE
 #                                  events/s, then at a rate the machine sustains: events/s landed
 #                                  in PostgreSQL and send→row-visible latency for both
@@ -55,7 +59,7 @@
 # req/s offered during the slow-clients scenario, 5000), BENCH_SLOW_LOAD_CONNECTIONS (its
 # keep-alive connections, 64), BENCH_SLOW_RAMP_S (s over which the slow connections are first
 # opened, spreading their deadlines; 0 = all at once, 5),
-# BENCH_DRAIN_MESSAGES (1000000; --quick 150000), RESEARCH_RECORDS (60000; --quick 10000),
+# BENCH_DRAIN_MESSAGES (1000000; --quick 150000), BENCH_PREFILL_ROWS (10000000), RESEARCH_RECORDS (60000; --quick 10000),
 # BUILD_JOBS (2), SUBSCRIBER_WORKERS / SUBSCRIBER_BATCH_SIZE / KAFKA_LINGER_MS (service defaults).
 set -euo pipefail
 # shellcheck source=infra/lib.sh
@@ -63,7 +67,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
 set_log_tag bench
 cd "$TRIBUTARY_ROOT"
 
-ALL_SCENARIOS=(raw-producer raw-copy single slow-clients batch segment subscriber e2e research)
+ALL_SCENARIOS=(raw-producer raw-copy single slow-clients batch segment subscriber subscriber-10m e2e research)
 QUICK=0
 BUILD=1
 KEEP_LOGS=0
@@ -122,7 +126,8 @@ SLOW_LOAD_CONNECTIONS="${BENCH_SLOW_LOAD_CONNECTIONS:-64}"
 # third of them expire at the same instant every idle timeout, and the burst of closes and
 # reconnects from a tool on the same two cores stalls the server for 100-250 ms (0 measures that).
 SLOW_RAMP_S="${BENCH_SLOW_RAMP_S:-5}"
-BUILD_DIR="$TRIBUTARY_ROOT/build/bench"
+# BENCH_BUILD_DIR: use (with --no-build) binaries of another build tree.
+BUILD_DIR="${BENCH_BUILD_DIR:-$TRIBUTARY_ROOT/build/bench}"
 BIN_PUBLISHER="$BUILD_DIR/publisher/tributary-publisher"
 BIN_SUBSCRIBER="$BUILD_DIR/subscriber/tributary-subscriber"
 BIN_LOADGEN="$BUILD_DIR/bench/tributary-loadgen"
@@ -786,25 +791,52 @@ print(json.dumps({"expected": expected, "landed": int(end[1]), "rows_per_s": rou
 EOF
 }
 
-scenario_subscriber() {
-    local prefix="$RUN_ID-sub."
-    info "subscriber: filling ${prefix}analytics.events with $DRAIN_MESSAGES envelopes"
+scenario_subscriber() { drain_scenario subscriber "$RUN_ID-sub." "${RUN_ID}d"; }
+
+# The raw tables are partitioned by day (migration 0008): the prefill builds each of the 20
+# days before yesterday as a plain table (rows first, no index yet), then attaches it, which
+# builds its indexes in bulk. Rows look like the drain's (same generator's users, types,
+# dimensions, JSON sizes), so the indexes have their real sizes.
+scenario_subscriber_10m() {
+    ensure_schema
+    local rows="${BENCH_PREFILL_ROWS:-10000000}" started="$EPOCHREALTIME"
+    info "subscriber-10m: prefilling user_analytics_events with $rows rows over 20 days"
+    psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -v rows="$rows" \
+        -v pad="$(head -c $((EVENT_BYTES > 200 ? EVENT_BYTES - 200 : 1)) /dev/zero | tr '\0' x)" \
+        -f "$TRIBUTARY_ROOT/bench/prefill.sql" >>"$LOGS/prefill.log" 2>&1 ||
+        die "prefill failed (see $LOGS/prefill.log)"
+    local held prefill_s
+    held="$(psql_q "SELECT count(*) FROM user_analytics_events")"
+    prefill_s="$(python3 -c "print(round($EPOCHREALTIME - $started, 1))")"
+    info "subscriber-10m: the table holds $held rows (prefill ${prefill_s}s)"
+    DRAIN_EXTRA="{\"rows\": $held, \"seconds\": $prefill_s}" drain_scenario subscriber-10m "$RUN_ID-sub10m." "${RUN_ID}f"
+}
+
+# drain_scenario NAME PREFIX ID_PREFIX — fills PREFIX's analytics topic with DRAIN_MESSAGES
+# envelopes (event ids ID_PREFIX-N: each drain its own, or the second would be duplicates of the
+# first within the idempotency window), then times the subscriber draining it; writes
+# $PARTS/NAME.json (DRAIN_EXTRA: a JSON object stored as its "prefill").
+drain_scenario() {
+    local name="$1" prefix="$2" ids="$3"
+    info "$name: filling ${prefix}analytics.events with $DRAIN_MESSAGES envelopes"
     "$BIN_RAW_PRODUCER" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" --topic "${prefix}analytics.events" \
-        --messages "$DRAIN_MESSAGES" --event-bytes "$EVENT_BYTES" --prefix "${RUN_ID}d" \
+        --messages "$DRAIN_MESSAGES" --event-bytes "$EVENT_BYTES" --prefix "$ids" \
         >"$SCRATCH/fill.json" 2>>"$LOGS/raw-producer.log"
-    info "subscriber: draining"
+    info "$name: draining"
     start_subscriber "$prefix"
     cpu_snapshot "$SCRATCH/cpu0"
-    drain user_analytics_events "$DRAIN_MESSAGES" 600
+    drain user_analytics_events "$DRAIN_MESSAGES" 900
     cpu_snapshot "$SCRATCH/cpu1"
     local cpu
     cpu="$(cpu_cores "$SCRATCH/cpu0" "$SCRATCH/cpu1")"
     local batch_stats
     batch_stats="$(curl -fsS "$SUBSCRIBER_URL/metrics" | awk '/^tributary_subscriber_batch_seconds_(sum|count)/ { printf "\"%s\": %s, ", $1, $2 }')"
     stop_service subscriber
-    python3 - "$(drain_rate "$DRAIN_MESSAGES")" "$cpu" "{${batch_stats%, }}" >"$PARTS/subscriber.json" <<'EOF'
+    python3 - "$(drain_rate "$DRAIN_MESSAGES")" "$cpu" "{${batch_stats%, }}" "${DRAIN_EXTRA:-null}" >"$PARTS/$name.json" <<'EOF'
 import json, sys
 d = json.loads(sys.argv[1]); d["cpu_cores"] = json.loads(sys.argv[2]); d["batches"] = json.loads(sys.argv[3])
+if sys.argv[4] != "null":
+    d["prefill"] = json.loads(sys.argv[4])
 print(json.dumps(d))
 EOF
 }
@@ -819,7 +851,9 @@ e2e_phase() {
     local rate_requests start_id
     rate_requests="$(python3 -c "print($rate / 100)")"
     info "$name: $rate events/s offered (100/request, open loop) for ${E2E_DURATION}s"
-    start_id="$(psql_q "SELECT coalesce(max(id), 0) FROM user_analytics_events")"
+    # Rows of this phase carry its tag and an event_time from now on: the time bound keeps the
+    # counts below to today's partition (the table may hold millions of older rows).
+    start_id="$(psql_q "SELECT (now() - interval '1 minute')::text")"
     # The subscriber's insert counter, every second, while the load runs (the loop ends with the
     # subscriber, should this script die before it is killed).
     local subscriber_pid="${SERVICE_PID[subscriber]}"
@@ -849,11 +883,11 @@ e2e_phase() {
         sleep 1
     done
     local counted latency
-    counted="$(psql_q "SELECT count(*) FROM user_analytics_events WHERE id > $start_id AND event_id LIKE '$tag-%'")"
+    counted="$(psql_q "SELECT count(*) FROM user_analytics_events WHERE event_time >= '$start_id' AND event_id LIKE '$tag-%'")"
     latency="$(psql_q "SELECT json_build_object('p50', p[1], 'p90', p[2], 'p99', p[3], 'max', p[4])
         FROM (SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99, 1.0]) WITHIN GROUP (ORDER BY
               extract(epoch FROM stored_at) * 1000 - (metadata->>'sent_at_us')::bigint / 1000.0) AS p
-              FROM user_analytics_events WHERE id > $start_id AND event_id LIKE '$tag-%') x")"
+              FROM user_analytics_events WHERE event_time >= '$start_id' AND event_id LIKE '$tag-%') x")"
     stop_service publisher
     stop_service subscriber
     python3 - "$SCRATCH/out.json" "$SCRATCH/e2e-timeline" "$cpu" "$rate" "$E2E_DURATION" \

@@ -6,12 +6,17 @@
 #                             Redis (unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL / REDIS_URL
 #                             point elsewhere), the mock LLM (unless LLM_BASE_URL is set), the
 #                             subscriber, the query API, the publisher and the console.
+#                             On a partly running stack it starts only what is missing.
 #   ./start.sh stop           stop exactly what ./start.sh started
-#   ./start.sh status         show what runs
+#   ./start.sh status         show what runs: each service's state, pid, uptime, restarts and
+#                             last exit reason
 #
+# The services run under a private supervisord (Debian's supervisor, .run/supervisor/), which
+# restarts one that exits or is killed; see docs/OPERATIONS.md, "Supervision".
 # Ports: PUBLISHER_PORT (8000), QUERY_PORT (8001), CONSOLE_PORT (8080), MOCK_LLM_PORT (8090).
 # State lives in .run/: env (endpoints and the API keys of tenant default, KEY=value, mode
-# 0600), keys.env (the keys, reused across restarts), logs/*.log, pids/*.pid, infra/ (data).
+# 0600), keys.env (the keys, reused across restarts), logs/*.log, supervisor/ (supervisord's
+# config, socket, pidfile and log; each service's NAME.exits and NAME.restarts), infra/ (data).
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/infra/lib.sh"
@@ -19,7 +24,8 @@ set_log_tag start
 cd "$TRIBUTARY_ROOT"
 
 # Overridable for running a second stack side by side (or testing this script).
-RUN="${TRIBUTARY_RUN_DIR:-$TRIBUTARY_ROOT/.run}"
+# Absolute and normalised: supervisord names its socket by this path (see supervised_pids).
+RUN="$(realpath -m "${TRIBUTARY_RUN_DIR:-$TRIBUTARY_ROOT/.run}")"
 BUILD="${TRIBUTARY_RELEASE_DIR:-$TRIBUTARY_ROOT/build/release}"
 PUBLISHER_PORT="${PUBLISHER_PORT:-8000}"
 QUERY_PORT="${QUERY_PORT:-8001}"
@@ -39,19 +45,193 @@ declare -A BINARY=(
 )
 ADMIN="$BUILD/tools/admin/tributary-admin"
 
-pidfile() { echo "$RUN/pids/$1.pid"; }
+# Supervision: one supervisord per run dir, run as this user with its own config, socket,
+# pidfile and log under $RUN/supervisor (never the system's /etc/supervisor). It restarts a
+# service at once when it exits after running START_SECS; one that dies sooner is retried after
+# 1, 2, 3... s and left FATAL after START_RETRIES such failures, so a crash loop is reported
+# (./start.sh status) rather than retried for ever.
+SV="$RUN/supervisor"
+SV_CONF="$SV/supervisord.conf"
+SV_SOCK="$SV/supervisor.sock"
+START_SECS=3
+START_RETRIES=5
+FRESH=0 # 1 during a fresh start: a failure then stops what it started
 
-# service_pid NAME — prints the pid of our running NAME. The pid must still run our binary
-# (argv[0], or argv[1] for an interpreted wrapper): after a reboot or a crash the number
-# may belong to an unrelated process, which must not be signalled.
-service_pid() {
-    local pid args=()
-    local binary="${BINARY[$1]}"
-    pid="$(read_pid "$(pidfile "$1")")" || return 1
-    [[ -s "$RUN/pids/$1.binary" ]] && binary="$(<"$RUN/pids/$1.binary")"
-    mapfile -d '' -t args <"/proc/$pid/cmdline" 2>/dev/null || return 1
-    [[ "${args[0]:-}" == "$binary" || "${args[1]:-}" == "$binary" ]] || return 1
+sv() { supervisorctl -c "$SV_CONF" "$@"; }
+# supervisor's own interpreter (supervisord's shebang): the python3 on PATH may lack its module.
+sv_python() { sed -n '1s/^#! *//p' "$(command -v supervisord)"; }
+
+# supervisord_pid — prints the pid of this run dir's supervisord. The pid must still run
+# supervisord with our config: after a reboot the number may belong to an unrelated process.
+supervisord_pid() {
+    local pid
+    pid="$(read_pid "$SV/supervisord.pid")" || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "supervisord -c $SV_CONF " || return 1
     printf '%s\n' "$pid"
+}
+
+# supervised_pids — every process our supervisord started (and their children), even after
+# supervisord itself died: supervisord puts SUPERVISOR_SERVER_URL=unix://<its socket> into each
+# child's environment, which names this run dir and no other stack or shell.
+supervised_pids() {
+    python3 -c '
+import os, sys
+marker = ("SUPERVISOR_SERVER_URL=" + sys.argv[1]).encode()
+for p in os.listdir("/proc"):
+    if p.isdigit() and int(p) != os.getpid():
+        try:
+            with open("/proc/%s/environ" % p, "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    print(p)
+        except OSError:
+            pass' "unix://$SV_SOCK"
+}
+
+sv_programs() { [[ -f "$SV_CONF" ]] && sed -n 's/^\[program:\(.*\)\]$/\1/p' "$SV_CONF"; }
+
+# sv_state NAME — NAME's supervisor state: RUNNING, STARTING, BACKOFF, FATAL, STOPPED, EXITED...
+sv_state() { { sv status "$1" 2>/dev/null || true; } | awk -v n="$1" '$1 == n { print $2 }'; }
+
+# sv_rpc CODE ARG... — runs python CODE with `server`, a client of our supervisord's XML-RPC
+# API (for what supervisorctl lacks), and sys.argv[2:] = ARG...
+sv_rpc() {
+    local code="$1"
+    shift
+    $(sv_python) -c "import sys, xmlrpc.client
+from supervisor.xmlrpc import SupervisorTransport
+server = xmlrpc.client.ServerProxy(
+    'http://127.0.0.1', transport=SupervisorTransport(None, None, 'unix://' + sys.argv[1]))
+$code" "$SV_SOCK" "$@"
+}
+
+# sv_info — one line per program, tab-separated: NAME, STATE, then "pid P, uptime H:MM:SS"
+# while a process exists (STARTING too, unlike supervisorctl status), else supervisor's description.
+sv_info() {
+    sv_rpc '
+order = sys.argv[2:]  # start order first
+infos = server.supervisor.getAllProcessInfo()
+for p in sorted(infos, key=lambda p: order.index(p["name"]) if p["name"] in order else len(order)):
+    up = max(0, p["now"] - p["start"])
+    desc = "pid %d, uptime %d:%02d:%02d" % (p["pid"], up // 3600, up // 60 % 60, up % 60) if p["pid"] else p["description"]
+    print("%s\t%s\t%s" % (p["name"], p["statename"], desc))' "${SERVICES[@]}"
+}
+
+# sv_start NAME... — has supervisord spawn each NAME now, without waiting (supervisorctl would
+# wait START_SECS per name, one after the other); await then checks readiness.
+sv_start() {
+    local name
+    for name; do
+        info "starting $name"
+        echo "=== $(date -Is) starting $name" >>"$RUN/logs/$name.log"
+    done
+    sv_rpc '
+for name in sys.argv[2:]:
+    try:
+        server.supervisor.startProcess(name, False)  # False: do not wait for RUNNING
+    except xmlrpc.client.Fault as e:
+        sys.exit("%s: %s" % (name, e.faultString))' "$@" || fail "supervisord could not start $*"
+}
+
+# last_exit NAME — NAME's last unplanned exit, as infra/supervisor_events.py recorded it.
+last_exit() {
+    local line
+    line="$(tail -n 1 "$SV/$1.exits" 2>/dev/null)" || true
+    [[ -n "$line" ]] || { echo none; return; }
+    # "TIME pid=PID REASON" -> "REASON (pid PID, TIME)"
+    sed -E 's/^([^ ]+) pid=([^ ]+) (.*)$/\3 (pid \2, \1)/' <<<"$line"
+}
+restarts() { if [[ -f "$SV/$1.restarts" ]]; then wc -l <"$SV/$1.restarts"; else echo 0; fi; }
+
+ready_url() {
+    case "$1" in
+        mock-llm) echo "http://127.0.0.1:$MOCK_LLM_PORT/healthz" ;;
+        # The subscriber's operational endpoints: ready once migrations ran and workers are up.
+        subscriber) echo "http://127.0.0.1:$SUBSCRIBER_PORT/readyz" ;;
+        query) echo "$QUERY_URL/readyz" ;;
+        publisher) echo "$PUBLISHER_URL/readyz" ;;
+        console) echo "$CONSOLE_URL/readyz" ;;
+    esac
+}
+
+# conf_command PATH — PATH as a supervisor command= value: double-quoted for its shlex split,
+# % doubled since supervisor expands %(name)s in values.
+conf_command() { local v="${1//%/%%}"; printf '"%s"' "${v//\"/\\\"}"; }
+
+# write_supervisor_conf USE_MOCK — supervisord's config for this run (mode 0600). The services
+# inherit supervisord's environment, i.e. this script's (endpoints, ports, LLM_API_KEY), exactly
+# what they got before supervision; no secret is written into the file.
+write_supervisor_conf() {
+    local use_mock="$1" name priority=0 python
+    python="$(sv_python)"
+    (umask 077 && : >"$SV_CONF")
+    chmod 600 "$SV_CONF"
+    {
+        cat <<EOF
+; Written by ./start.sh for this run dir on every fresh start; edits are lost.
+[supervisord]
+nodaemon=false
+pidfile=${SV//%/%%}/supervisord.pid
+logfile=${SV//%/%%}/supervisord.log
+childlogdir=${SV//%/%%}
+directory=${TRIBUTARY_ROOT//%/%%}
+
+[unix_http_server]
+file=${SV_SOCK//%/%%}
+chmod=0700
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://${SV_SOCK//%/%%}
+
+; Counts restarts and records exit reasons (supervisord keeps neither).
+[eventlistener:exit-recorder]
+command=$(conf_command "$python") $(conf_command "$TRIBUTARY_ROOT/infra/supervisor_events.py") $(conf_command "$RUN")
+events=PROCESS_STATE
+autorestart=true
+; its stdout is supervisor's event protocol, not worth keeping
+stdout_logfile=NONE
+stderr_logfile=${SV//%/%%}/exit-recorder.log
+EOF
+        for name in "${SERVICES[@]}"; do
+            # Start order = priority; supervisord stops them in reverse (console, publisher first).
+            priority=$((priority + 10))
+            [[ "$name" == mock-llm ]] && ((!use_mock)) && continue
+            # Started by start.sh (autostart=false), in order and awaited.
+            cat <<EOF
+
+[program:$name]
+command=$(conf_command "${BINARY[$name]}")
+directory=${TRIBUTARY_ROOT//%/%%}
+priority=$priority
+autostart=false
+autorestart=true
+startsecs=$START_SECS
+startretries=$START_RETRIES
+stopsignal=TERM
+stopwaitsecs=30
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile=${RUN//%/%%}/logs/$name.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=5
+EOF
+        done
+    } >>"$SV_CONF"
+}
+
+# start_supervisord — starts this run's supervisord; it daemonizes once its socket is open.
+start_supervisord() {
+    # Restarts and exits are counted per supervisord, i.e. since this start.
+    rm -f "$SV"/*.exits "$SV"/*.restarts
+    supervisord -c "$SV_CONF" || fail "supervisord did not start (see .run/supervisor/supervisord.log)"
+    local deadline=$((SECONDS + 10))
+    until supervisord_pid >/dev/null; do
+        ((SECONDS < deadline)) || fail "supervisord wrote no pidfile (see .run/supervisor/supervisord.log)"
+        sleep 0.1
+    done
 }
 
 # ensure_keys — the tenant `default` gets one ingest, one query and one admin key on the first
@@ -122,41 +302,34 @@ Endpoints: .run/env   Logs: .run/logs/   Try: ./demo.sh   Stop: ./start.sh stop
 EOF
 }
 
-# launch NAME — starts NAME in its own session (so Ctrl-C on this script does not reach
-# it) with output appended to .run/logs/NAME.log, and records its pid.
-launch() {
-    local name="$1" bin="${BINARY[$1]}"
-    [[ -x "$bin" ]] || die "$bin is missing: the build did not produce it"
-    info "starting $name"
-    echo "=== $(date -Is) starting $name" >>"$RUN/logs/$name.log"
-    setsid "$bin" >>"$RUN/logs/$name.log" 2>&1 </dev/null &
-    echo $! >"$(pidfile "$name")"
-    # The binary it runs, so that `stop` and `status` recognise it whatever TRIBUTARY_RELEASE_DIR
-    # says then.
-    printf '%s\n' "${BINARY[$name]}" >"$RUN/pids/$name.binary"
-}
-
-# await NAME URL — waits for URL to answer 2xx while NAME keeps running.
+# await NAME — waits for NAME's readiness URL to answer 2xx and for supervisord to call it
+# RUNNING (up for START_SECS). supervisord restarts NAME if it exits meanwhile; the start fails
+# once supervisord gives up (FATAL: it kept exiting during start-up) or after READY_TIMEOUT.
 await() {
-    local name="$1" url="$2" pid
-    pid="$(cat "$(pidfile "$name")")"
+    local name="$1" url state=''
+    url="$(ready_url "$name")"
     local deadline=$((SECONDS + READY_TIMEOUT))
-    until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
-        if ! pid_alive "$pid"; then
+    while :; do
+        state="$(sv_state "$name")"
+        [[ "$state" == RUNNING ]] && curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && break
+        if [[ "$state" == FATAL ]]; then
             tail -n 30 "$RUN/logs/$name.log" >&2
-            fail "$name exited during start-up (log above: .run/logs/$name.log)"
+            fail "$name kept exiting during start-up; supervisord gave up (FATAL, last exit: $(last_exit "$name"); log above: .run/logs/$name.log)"
         fi
-        ((SECONDS < deadline)) || fail "$name not ready at $url after ${READY_TIMEOUT}s (see .run/logs/$name.log)"
+        ((SECONDS < deadline)) || fail "$name not ready at $url after ${READY_TIMEOUT}s (state $state; see .run/logs/$name.log)"
         sleep 0.3
     done
     info "$name ready ($url)"
 }
 
-# fail MESSAGE — a failed start leaves nothing behind.
+# fail MESSAGE — a failed fresh start leaves nothing behind; a failed start of what was
+# missing leaves the rest of the stack running.
 fail() {
     warn "$*"
-    warn "stopping what was started"
-    cmd_stop || true
+    if ((FRESH)); then
+        warn "stopping what was started"
+        cmd_stop || true
+    fi
     die "start failed: $*"
 }
 
@@ -170,25 +343,19 @@ require_free_port() {
 cmd_start() {
     local build=1
     [[ "${1:-}" == --no-build ]] && build=0
-    mkdir -p "$RUN/logs" "$RUN/pids"
+    mkdir -p "$RUN/logs" "$SV"
+    # A unix socket path has at most 107 bytes.
+    ((${#SV_SOCK} < 100)) || die "$RUN is too deep for supervisord's socket: set TRIBUTARY_RUN_DIR to a shorter path"
 
-    local running=() dead=() name
-    for name in "${SERVICES[@]}"; do
-        if service_pid "$name" >/dev/null; then
-            running+=("$name")
-        elif [[ -f "$(pidfile "$name")" ]]; then
-            dead+=("$name")
-        fi
-    done
-    if ((${#running[@]} > 0)); then
-        if ((${#dead[@]} > 0)); then
-            warn "partly running: ${running[*]} up, ${dead[*]} exited (see .run/logs/)"
-            die "restart with: ./start.sh stop && ./start.sh"
-        fi
-        info "already running: ${running[*]} (./start.sh status, ./start.sh stop)"
-        [[ -f "$RUN/env" ]] && print_urls
-        exit 0
+    if supervisord_pid >/dev/null; then
+        start_missing
+        return
     fi
+    local orphans
+    orphans="$(supervised_pids)"
+    [[ -z "$orphans" ]] || die "the supervisord of $RUN is gone but processes it started still run" \
+        "(pids $(echo $orphans)): stop them with ./start.sh stop"
+    FRESH=1
 
     if ((build)); then
         "$TRIBUTARY_ROOT/infra/install.sh"
@@ -243,6 +410,7 @@ cmd_start() {
         echo "PUBLISHER_PORT=$PUBLISHER_PORT"
         echo "QUERY_PORT=$QUERY_PORT"
         echo "CONSOLE_PORT=$CONSOLE_PORT"
+        echo "SUBSCRIBER_PORT=$SUBSCRIBER_PORT"
         ((use_mock)) && echo "MOCK_LLM_PORT=$MOCK_LLM_PORT"
         [[ -n "${LLM_MODEL:-}" ]] && echo "LLM_MODEL=$LLM_MODEL"
         [[ -n "${TRIBUTARY_ANONYMOUS_TENANT:-}" ]] && echo "TRIBUTARY_ANONYMOUS_TENANT=$TRIBUTARY_ANONYMOUS_TENANT"
@@ -252,48 +420,130 @@ cmd_start() {
         true
     } >>"$RUN/env"
 
+    command -v supervisord >/dev/null \
+        || fail "supervisord is missing (infra/install.sh installs Debian's supervisor)"
+    local name
+    for name in "${SERVICES[@]}"; do
+        [[ "$name" == mock-llm ]] && ((!use_mock)) && continue
+        [[ -x "${BINARY[$name]}" ]] || fail "${BINARY[$name]} is missing: the build did not produce it"
+    done
+    write_supervisor_conf "$use_mock"
+    start_supervisord
     if ((use_mock)); then
-        launch mock-llm
-        await mock-llm "http://127.0.0.1:$MOCK_LLM_PORT/healthz"
+        sv_start mock-llm
+        await mock-llm
     fi
-    launch subscriber
-    launch query
-    launch publisher
-    launch console
-    await publisher "$PUBLISHER_URL/readyz"
-    await query "$QUERY_URL/readyz"
-    await console "$CONSOLE_URL/readyz"
-    # The subscriber's operational endpoints: ready once migrations ran and workers are up.
-    await subscriber "http://127.0.0.1:$SUBSCRIBER_PORT/readyz"
+    sv_start subscriber query publisher console
+    await publisher
+    await query
+    await console
+    await subscriber
+    print_urls
+}
+
+# start_missing — this run's supervisord runs: start only the services that do not run
+# (stopped, or FATAL after a crash loop) and the infrastructure that is down, and stop nothing.
+# Services get what the stack was started with (supervisord keeps its environment and config:
+# the same endpoints, ports and binaries), so nothing is rebuilt here.
+start_missing() {
+    local name state up=() missing=()
+    while read -r name; do
+        state="$(sv_state "$name")"
+        case "$state" in
+            # BACKOFF: supervisord is already restarting it.
+            RUNNING | STARTING | BACKOFF | STOPPING) up+=("$name") ;;
+            *) missing+=("$name") ;;
+        esac
+    done < <(sv_programs)
+    # The infrastructure the first start used: its own servers (restarted by up.sh if down) or
+    # the external ones it was pointed at.
+    if [[ -f "$RUN/infra/env" ]]; then
+        set -a
+        # shellcheck disable=SC1091
+        source "$RUN/infra/env"
+        set +a
+    fi
+    "$TRIBUTARY_ROOT/infra/up.sh" "$RUN/infra" --topics >/dev/null \
+        || fail "infrastructure did not start (logs under .run/infra/)"
+    if ((${#missing[@]} == 0)); then
+        info "already running: ${up[*]} (./start.sh status, ./start.sh stop)"
+        [[ -f "$RUN/env" ]] && print_urls
+        return 0
+    fi
+    info "partly running: ${up[*]:-no service} up; starting ${missing[*]}"
+    # shellcheck disable=SC1091
+    source "$RUN/env" # the ports the stack runs on, for the readiness URLs
+    if [[ " ${missing[*]} " == *" mock-llm "* ]]; then
+        sv_start mock-llm
+        await mock-llm
+    fi
+    local rest=()
+    for name in "${missing[@]}"; do
+        [[ "$name" == mock-llm ]] || rest+=("$name")
+    done
+    if ((${#rest[@]} > 0)); then
+        sv_start "${rest[@]}"
+        for name in "${rest[@]}"; do await "$name"; done
+    fi
     print_urls
 }
 
 cmd_stop() {
-    local i name pid
-    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-        name="${SERVICES[i]}"
-        if pid="$(service_pid "$name")"; then
-            info "stopping $name (pid $pid)"
-            stop_pid "$pid" 30 "$name"
+    local pid
+    if pid="$(supervisord_pid)"; then
+        # supervisord stops the services in reverse start order (console and publisher first,
+        # so nothing new comes in), each with SIGTERM and SIGKILL after stopwaitsecs (30 s).
+        info "stopping the services (supervisord, pid $pid)"
+        sv shutdown >/dev/null || warn "supervisorctl shutdown failed"
+        if ! wait_pid_exit "$pid" $((30 * ${#SERVICES[@]} + 15)); then
+            warn "supervisord (pid $pid) did not stop; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
         fi
-        rm -f "$(pidfile "$name")" "$RUN/pids/$name.binary"
+    fi
+    # Whatever our supervisord started and outlived it (supervisord was killed, or gave up).
+    for pid in $(supervised_pids); do
+        stop_pid "$pid" 30 "process $pid of $RUN"
     done
+    rm -f "$SV_CONF"
     if [[ -d "$RUN/infra" ]]; then
         "$TRIBUTARY_ROOT/infra/down.sh" "$RUN/infra"
     fi
     info "stopped"
 }
 
+# One line per service: supervisor's state and its description (pid and uptime while it runs),
+# the restarts supervisord made by itself and the last unplanned exit, e.g.
+#   subscriber: RUNNING   pid 4242, uptime 0:00:09  restarts=1  last exit: terminated by SIGKILL; ...
 cmd_status() {
-    local name pid rc=0
-    for name in "${SERVICES[@]}"; do
-        if pid="$(service_pid "$name")"; then
-            printf '%-11s running (pid %s)\n' "$name:" "$pid"
-        else
-            printf '%-11s stopped\n' "$name:"
-            [[ -f "$(pidfile "$name")" ]] && rc=3
+    local name pid rc=0 state desc
+    if pid="$(supervisord_pid)"; then
+        printf '%-12s running (pid %s, .run/supervisor/supervisord.conf)\n' "supervisord:" "$pid"
+        while IFS=$'\t' read -r name state desc; do
+            if [[ "$name" == exit-recorder ]]; then
+                [[ "$state" == RUNNING ]] \
+                    || printf '%-12s %s (restarts and exit reasons are not being recorded)\n' "$name:" "$state"
+                continue
+            fi
+            [[ "$state" == RUNNING ]] || rc=3
+            printf '%-12s %-9s %s  restarts=%s  last exit: %s\n' "$name:" "$state" "$desc" \
+                "$(restarts "$name")" "$(last_exit "$name")"
+            if [[ "$state" == FATAL ]]; then
+                printf '%-12s crash loop: it kept exiting during start-up and supervisord gave up;' ""
+                printf ' see .run/logs/%s.log, then ./start.sh starts it again\n' "$name"
+            fi
+        done < <(sv_info)
+    else
+        # A config left behind means the stack was started and not stopped: it died.
+        [[ -f "$SV_CONF" ]] && rc=3
+        printf '%-12s not running\n' "supervisord:"
+        for name in "${SERVICES[@]}"; do printf '%-12s stopped\n' "$name:"; done
+        local orphans
+        orphans="$(supervised_pids)"
+        if [[ -n "$orphans" ]]; then
+            rc=3
+            echo "unsupervised processes of $RUN still run (pids $(echo $orphans)): ./start.sh stop stops them"
         fi
-    done
+    fi
     local svc
     for svc in kafka postgres redis; do
         if [[ -f "$RUN/infra/started" ]] && grep -qx "$svc" "$RUN/infra/started"; then

@@ -28,6 +28,10 @@ TARGET_E2E_EVENTS = 50_000
 TARGET_E2E_P99_MS = 1_000
 TARGET_RESEARCH = 2_000
 TARGET_SUBSCRIBER_SHARE = 0.50
+# Issue 14: the drain into a table that already holds 10M rows, against the empty-table drain
+# and the raw COPY of the same run.
+TARGET_PREFILLED_VS_EMPTY = 0.80
+TARGET_PREFILLED_VS_COPY = 0.60
 
 
 def load(directory, name):
@@ -62,7 +66,7 @@ def main():
     machine = load(directory, "machine") or {}
     scenarios = {}
     for name in ("raw-producer", "raw-copy", "single", "slow-clients", "batch", "segment",
-                 "subscriber", "e2e", "e2e-sustainable", "research"):
+                 "subscriber", "subscriber-10m", "e2e", "e2e-sustainable", "research"):
         data = load(directory, name)
         if data is not None:
             scenarios[name] = data
@@ -246,6 +250,16 @@ def main():
         rate = sub["rows_per_s"]
         row("subscriber", "rows/s stored (draining a backlog)", rate, ceiling=copy_ceiling,
             share_target=TARGET_SUBSCRIBER_SHARE)
+    full = scenarios.get("subscriber-10m")
+    if full:
+        rate = full["rows_per_s"]
+        held = full.get("prefill", {}).get("rows")
+        label = f"{held / 1e6:,.1f}M" if held else "prefilled"
+        empty_rate = (sub or {}).get("rows_per_s")
+        row("subscriber-10m", f"rows/s stored, table already holding {label} rows, vs the empty-table drain",
+            rate, ceiling=empty_rate, share_target=TARGET_PREFILLED_VS_EMPTY, needs_bound=True)
+        row("subscriber-10m", f"rows/s stored, table already holding {label} rows, vs raw COPY",
+            rate, ceiling=copy_ceiling, share_target=TARGET_PREFILLED_VS_COPY, needs_bound=True)
     for name in ("e2e", "e2e-sustainable"):
         e2e = scenarios.get(name)
         if not e2e:

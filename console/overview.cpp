@@ -119,13 +119,15 @@ nlohmann::json Overview::DatabasePart(const std::string& tenant_id) {
         if (!db_ || !db_->is_open()) db_ = std::make_unique<pqxx::connection>(database_url_);
         pqxx::work tx(*db_);
         tx.exec("SET LOCAL statement_timeout = 2000");
-        // The tenant's most recent rows by primary key (its index, read backwards): accepted
+        // The tenant's most recent rows by event time (the primary key (event_time, id) of the
+        // day partitions, read backwards from the newest; migration 0008): accepted
         // (received_at) to stored (stored_at).
         const auto rows = tx.exec_params(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), "
             "       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), count(*) "
             "FROM (SELECT EXTRACT(EPOCH FROM (stored_at - received_at)) * 1000 AS ms "
-            "      FROM user_analytics_events WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1000) recent",
+            "      FROM user_analytics_events WHERE tenant_id = $1 AND event_time <= now() "
+            "      ORDER BY event_time DESC, id DESC LIMIT 1000) recent",
             tenant_id);
         const auto row = rows[0];
         if (!row[0].is_null()) latency["p50"] = row[0].as<double>();

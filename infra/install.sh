@@ -21,6 +21,10 @@ packages=(
     libsimdjson-dev
     # servers and tools
     postgresql redis-server kcat maven curl python3
+    # ./start.sh runs the services under its own supervisord (never the system-wide one)
+    supervisor
+    # tests/monitoring: promtool checks the shipped rules, a private prometheus scrapes a stack
+    prometheus
     # test data: RDKit's NCI SDF sets (tributary-import tests)
     rdkit-data
     # Segment's SDKs as test clients (tests/sdk/install.sh: npm ci, python3 -m venv)
@@ -58,7 +62,22 @@ if ((${#missing[@]} > 0)); then
     "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
     # Debian's packages start system-wide postgresql / redis services on install where an
     # init system runs. Tributary starts private instances instead; the system ones are
-    # left alone (they use the default ports, ours use free ones).
+    # left alone (they use the default ports, ours use free ones). Supervisor's system-wide
+    # supervisord is not wanted at all: ./start.sh runs its own, so the one systemd just started
+    # (if any) is stopped and disabled.
+    if [[ " ${missing[*]} " == *" supervisor "* ]] && [[ -d /run/systemd/system ]]; then
+        "${sudo_cmd[@]}" systemctl disable --now supervisor.service || true
+    fi
+    # Likewise the system-wide prometheus (port 9090, data in /var/lib/prometheus): the tests
+    # run their own on a free port. Stopped whichever init system started it.
+    if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+        if [[ -d /run/systemd/system ]]; then
+            "${sudo_cmd[@]}" systemctl disable --now prometheus.service || true
+        elif [[ -x /etc/init.d/prometheus ]]; then
+            "${sudo_cmd[@]}" /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+            "${sudo_cmd[@]}" update-rc.d prometheus disable >/dev/null 2>&1 || true
+        fi
+    fi
 else
     info "all Debian packages present"
 fi

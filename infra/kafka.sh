@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Apache Kafka 3.9.2 (KRaft, single node) from the jars on Maven Central.
+# Apache Kafka 3.9.2 (KRaft; one node, or a cluster on one host) from the jars on Maven Central.
 #
 # Usage:
 #   infra/kafka.sh fetch
@@ -16,9 +16,23 @@
 #   infra/kafka.sh topics [--bootstrap B] [--partitions N] [--replication-factor R]
 #       Create the Tributary topics that are missing (B defaults to $KAFKA_BOOTSTRAP_SERVERS).
 #
-# Environment: TRIBUTARY_CACHE, KAFKA_HEAP_OPTS (default "-Xmx512m -Xms256m"),
-# KAFKA_JVM_PERFORMANCE_OPTS (default G1 with 20 ms pause target), KAFKA_START_TIMEOUT
-# (seconds, default 90).
+# A cluster of N brokers on this host (failure tests; N defaults to 3). Each node is a combined
+# broker+controller in DIR/nodeI (node id I) with the same controller.quorum.voters and cluster
+# id; replication factor min(N,3) by default, min.insync.replicas=2 when N >= 3:
+#   infra/kafka.sh cluster-start --dir DIR [--brokers N]
+#       Start the nodes of DIR that are not running, in parallel (free ports the first time,
+#       stored ports and data afterwards). Prints KAFKA_BOOTSTRAP_SERVERS=h:p1,h:p2,... once
+#       every node answers and sees all N brokers.
+#   infra/kafka.sh cluster-stop --dir DIR     Stop every node (SIGTERM, then SIGKILL after 30 s).
+#   infra/kafka.sh start|stop|kill --dir DIR --node I
+#       One node of the cluster: start again on its stored ports and data (waits until it
+#       answers), stop gracefully, or SIGKILL it. stop/kill without --node act on every node.
+#   infra/kafka.sh status --dir DIR [--node I]
+#       One line per node; exit 0 when every (or the given) node runs, 3 otherwise.
+#
+# Environment: TRIBUTARY_CACHE, KAFKA_HEAP_OPTS (default "-Xmx512m -Xms256m"; "-Xmx384m
+# -Xms128m" for a cluster node), KAFKA_JVM_PERFORMANCE_OPTS (default G1 with 20 ms pause
+# target), KAFKA_START_TIMEOUT (seconds, default 90; 120 for a cluster).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -83,12 +97,14 @@ EOF
     exec 9>&-
 }
 
-# Parses --dir/--port/--controller-port into DIR, PORT, CPORT.
+# Parses --dir/--port/--controller-port/--node into DIR, PORT, CPORT, NODE; sets CLUSTER when
+# DIR is a cluster folder (DIR then names node NODE's folder when --node is given).
 parse_dir_args() {
-    DIR='' PORT='' CPORT=''
+    DIR='' PORT='' CPORT='' NODE=''
     while (($#)); do
         case "$1" in
             --dir) DIR="$2"; shift 2 ;;
+            --node) NODE="$2"; shift 2 ;;
             --port) PORT="$2"; shift 2 ;;
             --controller-port) CPORT="$2"; shift 2 ;;
             *) die "unknown argument: $1" ;;
@@ -96,6 +112,18 @@ parse_dir_args() {
     done
     [[ -n "$DIR" ]] || die "--dir DIR is required"
     DIR="$(abs_path "$DIR")"
+    # A folder made by cluster-start holds `brokers`; --node I then means its nodeI folder.
+    CLUSTER=''
+    if [[ -f "$DIR/brokers" ]]; then
+        CLUSTER="$DIR"
+        if [[ -n "$NODE" ]]; then
+            [[ "$NODE" =~ ^[1-9]$ && "$NODE" -le "$(cat "$CLUSTER/brokers")" ]] \
+                || die "--node $NODE: $CLUSTER has nodes 1..$(cat "$CLUSTER/brokers")"
+            DIR="$CLUSTER/node$NODE"
+        fi
+    elif [[ -n "$NODE" ]]; then
+        die "--node: $DIR is not a cluster (see cluster-start)"
+    fi
 }
 
 # Prints the endpoint when the broker in DIR answers; fails otherwise.
@@ -150,8 +178,29 @@ log4j.logger.kafka.server.BrokerServer=INFO
 EOF
 }
 
+# launch_jvm NODE_DIR HEAP_OPTS — starts the broker of NODE_DIR in the background and
+# records its pid in NODE_DIR/kafka.pid.
+launch_jvm() {
+    local dir="$1" heap="$2"
+    # setsid: its own session, so a Ctrl-C meant for the calling script does not reach it.
+    # shellcheck disable=SC2086  # the *_OPTS variables are lists of flags
+    nohup setsid java $heap \
+        ${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20} \
+        -XX:+ExitOnOutOfMemoryError \
+        -Djava.awt.headless=true \
+        -Dlog4j.configuration="file:$dir/log4j.properties" \
+        -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
+        >>"$dir/logs/kafka.out" 2>&1 </dev/null &
+    echo "$!" >"$dir/kafka.pid"
+}
+
 cmd_start() {
     parse_dir_args "$@"
+    if [[ -n "$CLUSTER" ]]; then
+        [[ -n "$NODE" ]] || die "$CLUSTER is a cluster: use cluster-start, or start --node I"
+        cluster_start_nodes "$NODE"
+        return
+    fi
     cmd_fetch
     mkdir -p "$DIR/logs"
     local pid
@@ -189,17 +238,8 @@ cmd_start() {
     fi
 
     local started=$EPOCHREALTIME
-    # setsid: its own session, so a Ctrl-C meant for the calling script does not reach it.
-    # shellcheck disable=SC2086  # the *_OPTS variables are lists of flags
-    nohup setsid java ${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m} \
-        ${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20} \
-        -XX:+ExitOnOutOfMemoryError \
-        -Djava.awt.headless=true \
-        -Dlog4j.configuration="file:$DIR/log4j.properties" \
-        -cp "$LIBS/*" kafka.Kafka "$DIR/server.properties" \
-        >>"$DIR/logs/kafka.out" 2>&1 </dev/null &
-    pid=$!
-    echo "$pid" >"$DIR/kafka.pid"
+    launch_jvm "$DIR" "${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
+    pid="$(cat "$DIR/kafka.pid")"
 
     local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-90}))
     # Cheap TCP polling first, then a metadata request to be sure the broker is serving.
@@ -217,6 +257,10 @@ cmd_start() {
 
 cmd_stop() {
     parse_dir_args "$@"
+    if [[ -n "$CLUSTER" && -z "$NODE" ]]; then
+        cluster_stop
+        return
+    fi
     local pid
     if pid="$(read_pid "$DIR/kafka.pid")"; then
         info "stopping Kafka (pid $pid)"
@@ -227,6 +271,13 @@ cmd_stop() {
 
 cmd_kill() {
     parse_dir_args "$@"
+    if [[ -n "$CLUSTER" && -z "$NODE" ]]; then
+        local i
+        for ((i = 1; i <= $(cat "$CLUSTER/brokers"); i++)); do
+            cmd_kill --dir "$CLUSTER" --node "$i"
+        done
+        return
+    fi
     local pid
     if pid="$(read_pid "$DIR/kafka.pid")"; then
         kill -KILL "$pid" 2>/dev/null || true
@@ -238,6 +289,10 @@ cmd_kill() {
 
 cmd_status() {
     parse_dir_args "$@"
+    if [[ -n "$CLUSTER" ]]; then
+        cluster_status
+        return
+    fi
     local pid
     if pid="$(read_pid "$DIR/kafka.pid")"; then
         echo "kafka: running (pid $pid) KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(cat "$DIR/port")"
@@ -245,6 +300,219 @@ cmd_status() {
     fi
     echo "kafka: stopped"
     return 3
+}
+
+# ---- a cluster of N brokers on this host --------------------------------------------------
+
+# The bootstrap list of CLUSTER: 127.0.0.1:p1,127.0.0.1:p2,...
+cluster_bootstrap() {
+    local i list=''
+    for ((i = 1; i <= $(cat "$CLUSTER/brokers"); i++)); do
+        list+="${list:+,}127.0.0.1:$(cat "$CLUSTER/node$i/port")"
+    done
+    printf '%s\n' "$list"
+}
+
+# node_answers PORT ID [WANT] — true when the node on PORT answers metadata and lists WANT
+# brokers (or, without WANT, at least itself).
+node_answers() {
+    local port="$1" id="$2" want="${3:-}" meta
+    meta="$(kcat -b "127.0.0.1:$port" -L -t __tributary_probe -m 5 2>/dev/null)" || return 1
+    if [[ -n "$want" ]]; then
+        grep -q " $want brokers:" <<<"$meta"
+    else
+        grep -q "broker $id at " <<<"$meta"
+    fi
+}
+
+write_cluster_config() {
+    local i="$1" n dir rf isr voters='' j port cport
+    n="$(cat "$CLUSTER/brokers")"
+    dir="$CLUSTER/node$i"
+    for ((j = 1; j <= n; j++)); do
+        voters+="${voters:+,}$j@127.0.0.1:$(cat "$CLUSTER/node$j/controller-port")"
+    done
+    rf=$((n < 3 ? n : 3))
+    isr=$((n < 3 ? 1 : 2))
+    port="$(cat "$dir/port")"
+    cport="$(cat "$dir/controller-port")"
+    cat >"$dir/server.properties" <<EOF
+# Written by infra/kafka.sh — node $i of a $n-node KRaft cluster (broker+controller).
+process.roles=broker,controller
+node.id=$i
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=6
+default.replication.factor=$rf
+min.insync.replicas=$isr
+auto.create.topics.enable=false
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+group.initial.rebalance.delay.ms=0
+# A SIGKILLed node is fenced (and its partitions get new leaders) when its session expires;
+# the default 9 s would stall writes to the partitions it led for that long.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
+num.network.threads=2
+num.io.threads=2
+log.retention.hours=168
+log.segment.bytes=134217728
+EOF
+    cat >"$dir/log4j.properties" <<EOF
+# Written by infra/kafka.sh — warnings and errors to $dir/logs/server.log,
+# plus the one line that says the server started.
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File=$dir/logs/server.log
+log4j.appender.file.MaxFileSize=20MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+EOF
+}
+
+# cluster_start_nodes all | I... — starts the given nodes of CLUSTER that are not running, in
+# parallel, and waits until each answers ("all": until every node sees every broker).
+cluster_start_nodes() {
+    local want='' ids=() i pid
+    if [[ "$1" == all ]]; then
+        want="$(cat "$CLUSTER/brokers")"
+        for ((i = 1; i <= want; i++)); do ids+=("$i"); done
+    else
+        ids=("$@")
+    fi
+    cmd_fetch
+    local started=$EPOCHREALTIME
+    # meta.properties marks a formatted log dir; the nodes are independent, so format them in
+    # parallel (a JVM each).
+    local formats=() f
+    for i in "${ids[@]}"; do
+        if [[ ! -f "$CLUSTER/node$i/data/meta.properties" ]]; then
+            java "${TOOL_JVM_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format \
+                -t "$(cat "$CLUSTER/cluster-id")" -c "$CLUSTER/node$i/server.properties" \
+                >"$CLUSTER/node$i/logs/format.log" 2>&1 &
+            formats+=("$!:$i")
+        fi
+    done
+    for f in "${formats[@]}"; do
+        wait "${f%%:*}" || die "formatting node ${f##*:} failed; see $CLUSTER/node${f##*:}/logs/format.log"
+    done
+    local pids=() port
+    for i in "${ids[@]}"; do
+        if pid="$(read_pid "$CLUSTER/node$i/kafka.pid")"; then
+            pids+=("$pid")
+            continue
+        fi
+        for port in "$(cat "$CLUSTER/node$i/port")" "$(cat "$CLUSTER/node$i/controller-port")"; do
+            if tcp_open 127.0.0.1 "$port"; then die "node $i: port $port is already in use"; fi
+        done
+        launch_jvm "$CLUSTER/node$i" "${KAFKA_HEAP_OPTS:--Xmx384m -Xms128m}"
+        pids+=("$(cat "$CLUSTER/node$i/kafka.pid")")
+    done
+    local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-120})) k
+    for k in "${!ids[@]}"; do
+        i="${ids[$k]}"
+        port="$(cat "$CLUSTER/node$i/port")"
+        until tcp_open 127.0.0.1 "$port" && node_answers "$port" "$i" "$want"; do
+            pid_alive "${pids[$k]}" \
+                || die "node $i exited during start-up; see $CLUSTER/node$i/logs/kafka.out and server.log"
+            ((SECONDS < deadline)) \
+                || die "node $i did not answer on 127.0.0.1:$port within ${KAFKA_START_TIMEOUT:-120}s"
+            sleep 0.2
+        done
+    done
+    info "Kafka $KAFKA_VERSION node(s) ${ids[*]} up ($(elapsed_since "$started")s)"
+    echo "KAFKA_BOOTSTRAP_SERVERS=$(cluster_bootstrap)"
+}
+
+cmd_cluster_start() {
+    local dir='' n='' i f p used=' '
+    while (($#)); do
+        case "$1" in
+            --dir) dir="$2"; shift 2 ;;
+            --brokers) n="$2"; shift 2 ;;
+            *) die "unknown argument: $1" ;;
+        esac
+    done
+    [[ -n "$dir" ]] || die "--dir DIR is required"
+    CLUSTER="$(abs_path "$dir")"
+    if [[ -f "$CLUSTER/brokers" ]]; then
+        [[ -z "$n" || "$n" == "$(cat "$CLUSTER/brokers")" ]] \
+            || die "$CLUSTER was created with $(cat "$CLUSTER/brokers") brokers, not $n"
+    else
+        n="${n:-3}"
+        [[ "$n" =~ ^[1-9]$ ]] || die "--brokers must be 1..9"
+        [[ ! -e "$CLUSTER/port" ]] || die "$CLUSTER holds a single-node broker"
+        cmd_fetch
+        for ((i = 1; i <= n; i++)); do
+            mkdir -p "$CLUSTER/node$i/logs"
+            for f in port controller-port; do
+                p="$(free_port)"
+                while [[ "$used" == *" $p "* ]]; do p="$(free_port)"; done
+                used+="$p "
+                echo "$p" >"$CLUSTER/node$i/$f"
+            done
+        done
+        java "${TOOL_JVM_OPTS[@]}" -cp "$LIBS/*" kafka.tools.StorageTool random-uuid \
+            >"$CLUSTER/cluster-id"
+        # Written last: it marks a complete cluster folder.
+        echo "$n" >"$CLUSTER/brokers"
+    fi
+    for ((i = 1; i <= $(cat "$CLUSTER/brokers"); i++)); do
+        mkdir -p "$CLUSTER/node$i/logs"
+        write_cluster_config "$i"
+    done
+    cluster_start_nodes all
+}
+
+cluster_stop() {
+    local i pid pids=()
+    # SIGTERM to all first: a node waiting for a controller majority that has already gone
+    # would otherwise sit out its whole shutdown timeout.
+    for ((i = 1; i <= $(cat "$CLUSTER/brokers"); i++)); do
+        if pid="$(read_pid "$CLUSTER/node$i/kafka.pid")"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid")
+        fi
+    done
+    info "stopping ${#pids[@]} Kafka node(s)"
+    for pid in "${pids[@]}"; do stop_pid "$pid" 30 Kafka; done
+    rm -f "$CLUSTER"/node*/kafka.pid
+}
+
+cluster_status() {
+    local i ids=() rc=0 pid
+    if [[ -n "$NODE" ]]; then
+        ids=("$NODE")
+    else
+        for ((i = 1; i <= $(cat "$CLUSTER/brokers"); i++)); do ids+=("$i"); done
+    fi
+    for i in "${ids[@]}"; do
+        if pid="$(read_pid "$CLUSTER/node$i/kafka.pid")"; then
+            echo "kafka node $i: running (pid $pid) 127.0.0.1:$(cat "$CLUSTER/node$i/port")"
+        else
+            echo "kafka node $i: stopped"
+            rc=3
+        fi
+    done
+    echo "KAFKA_BOOTSTRAP_SERVERS=$(cluster_bootstrap)"
+    return "$rc"
+}
+
+cmd_cluster_stop() {
+    parse_dir_args "$@"
+    [[ -n "$CLUSTER" ]] || die "$DIR is not a cluster (no $DIR/brokers)"
+    cluster_stop
 }
 
 cmd_topics() {
@@ -284,6 +552,8 @@ case "$sub" in
     kill) cmd_kill "$@" ;;
     status) cmd_status "$@" ;;
     topics) cmd_topics "$@" ;;
+    cluster-start) cmd_cluster_start "$@" ;;
+    cluster-stop) cmd_cluster_stop "$@" ;;
     -h | --help | help) usage ;;
-    *) die "unknown subcommand: $sub (fetch|start|stop|kill|status|topics)" ;;
+    *) die "unknown subcommand: $sub (fetch|start|stop|kill|status|topics|cluster-start|cluster-stop)" ;;
 esac

@@ -62,6 +62,10 @@ int SegmentBuilder::BuildStale(pqxx::connection& connection, common::ShutdownSig
             "analytics_event_counts WHERE grain = 'd' AND bucket <= now() - make_interval(secs => "
             "$1) - interval '1 day' GROUP BY 1, 2) c LEFT JOIN analytics_day_segments s ON "
             "s.tenant_id = c.tenant_id AND s.day = c.bucket WHERE s.events IS DISTINCT FROM c.n "
+            // Days whose raw partition retention dropped (storage/retention.cpp) keep their
+            // rollups but can no longer be compacted.
+            "AND to_regclass('user_analytics_events_p' || to_char(c.bucket AT TIME ZONE 'UTC', "
+            "'YYYYMMDD')) IS NOT NULL "
             "ORDER BY c.bucket DESC, c.tenant_id",
             static_cast<double>(config_.seal_after.count()));
     }

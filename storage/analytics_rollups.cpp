@@ -192,7 +192,8 @@ std::optional<std::string_view> OptionalView(const pqxx::field& field) {
 
 const char* AnalyticsRollupStagingSql() { return kStaging; }
 
-size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns) {
+size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns,
+                                  const std::string& window_condition) {
     txn.exec(kNumberUsers);
     // Sorted by event_id: two workers storing overlapping batches (a redelivery racing the
     // original) then wait on the first shared id instead of deadlocking. The user number is
@@ -204,10 +205,12 @@ size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns) {
     const std::string identity = IdentityRowCondition();
     const pqxx::result inserted = txn.exec(
         std::string("WITH ins AS (INSERT INTO user_analytics_events (") + columns +
-        ", user_no) SELECT " + columns +
+        ", user_no) SELECT DISTINCT ON (s.tenant_id, s.event_id) " + columns +
         ", u.user_no FROM stage_analytics s CROSS JOIN LATERAL (SELECT u.user_no"
         " FROM analytics_users u WHERE u.tenant_id = s.tenant_id AND u.user_id = s.user_id"
-        " LIMIT 1) u ORDER BY tenant_id, event_id ON CONFLICT (tenant_id, event_id) DO NOTHING"
+        " LIMIT 1) u" + window_condition +
+        " ORDER BY s.tenant_id, s.event_id, s.kafka_partition, s.kafka_offset"
+        " ON CONFLICT (tenant_id, event_id, event_time) DO NOTHING"
         " RETURNING tenant_id, user_no, event_type, event_time, session_id, page, referrer,"
         " source, device, os, browser, country, event_id, user_id, extra),"
         " gap AS (INSERT INTO stage_analytics_inserted SELECT tenant_id, user_no, event_type,"

@@ -3,6 +3,7 @@
 #include <pqxx/transaction>
 
 #include <cstddef>
+#include <string>
 
 namespace tributary::storage {
 
@@ -20,7 +21,10 @@ const char* AnalyticsRollupStagingSql();
 // concurrent workers wait for each other instead of deadlocking. `columns` is the staged
 // column list. The inserted rows that carry identity facts then go through MergeIdentity
 // (identity.hpp), in the same transaction. Returns the number of events inserted. Throws pqxx
-// exceptions.
-size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns);
+// exceptions. `window_condition` (WindowCondition of event_store.hpp, or empty) drops staged
+// rows whose event_id is stored at another time within the idempotency window; rows
+// repeating an event_id within the batch are stored once (the lowest Kafka offset).
+size_t InsertAnalyticsWithRollups(pqxx::work& txn, const char* columns,
+                                  const std::string& window_condition);
 
 }  // namespace tributary::storage

@@ -7,6 +7,8 @@
 
 #include <array>
 #include <cstdio>
+#include <set>
+#include <string_view>
 
 namespace tributary::storage {
 namespace {
@@ -148,10 +150,50 @@ void CopyChemical(pqxx::work& txn, std::span<const ChemicalRow> rows) {
     stream.complete();
 }
 
+bool IsMissingPartition(const pqxx::sql_error& error) {
+    return std::string_view(error.what()).find("no partition of relation") != std::string_view::npos;
+}
+
 }  // namespace
 
-PgEventStore::PgEventStore(std::string database_url, int enrichment_max_retries)
-    : database_url_(std::move(database_url)), enrichment_max_retries_(enrichment_max_retries) {}
+std::string WindowCondition(const std::string& table, int window_days, const std::string& from,
+                            const std::string& to) {
+    if (window_days <= 0) return {};
+    // Hours, not days: the same span whatever the session's time zone (DST).
+    const std::string window = "interval '" + std::to_string(window_days * 24) + " hours'";
+    // A scalar subquery rather than NOT EXISTS: it stays a per-row probe (an anti join could
+    // hash every partition), and each execution prunes to the partitions of its row's window.
+    // The constant bounds of the whole batch let the planner leave out every other partition.
+    std::string bounds;
+    if (!from.empty() && !to.empty()) {
+        bounds = " AND e.event_time >= '" + from + "'::timestamptz AND e.event_time <= '" + to +
+                 "'::timestamptz";
+    }
+    return " WHERE (SELECT true FROM " + table + " e WHERE e.tenant_id = s.tenant_id"
+           " AND e.event_id = s.event_id AND e.event_time BETWEEN s.event_time - " + window +
+           " AND s.event_time + " + window + bounds + " LIMIT 1) IS NULL";
+}
+
+namespace {
+
+// WindowCondition for the rows staged in `stage`, with the batch's bounds.
+std::string StagedWindowCondition(pqxx::work& txn, const char* table, const char* stage,
+                                  int window_days) {
+    if (window_days <= 0) return {};
+    const std::string window = "interval '" + std::to_string(window_days * 24) + " hours'";
+    const auto bounds = txn.exec(std::string("SELECT (min(event_time) - ") + window + ")::text, (max(event_time) + " +
+                                 window + ")::text FROM " + stage)[0];
+    if (bounds[0].is_null()) return {};
+    return WindowCondition(table, window_days, bounds[0].c_str(), bounds[1].c_str());
+}
+
+}  // namespace
+
+PgEventStore::PgEventStore(std::string database_url, int enrichment_max_retries,
+                           int idempotency_window_days)
+    : database_url_(std::move(database_url)),
+      enrichment_max_retries_(enrichment_max_retries),
+      idempotency_window_days_(idempotency_window_days) {}
 
 PgEventStore::~PgEventStore() = default;
 
@@ -171,22 +213,78 @@ pqxx::connection& PgEventStore::Connection() {
 
 StoreResult PgEventStore::Store(std::span<const AnalyticsRow> analytics,
                                 std::span<const ChemicalRow> chemical) {
+    // A row of a day without a partition (an import of old events, a clock far ahead) fails
+    // the batch; the partitions of the batch's days are then created and the batch stored
+    // again. Partitions for the coming days exist already (storage/retention.cpp).
+    for (int attempt = 0;; ++attempt) {
+        try {
+            return StoreOnce(analytics, chemical);
+        } catch (const pqxx::check_violation& e) {
+            if (attempt >= 2 || !IsMissingPartition(e)) throw;
+            try {
+                EnsurePartitionsFor(analytics, chemical);
+            } catch (const std::exception&) {
+                connection_.reset();
+                throw;
+            }
+        }
+    }
+}
+
+void PgEventStore::EnsurePartitionsFor(std::span<const AnalyticsRow> analytics,
+                                       std::span<const ChemicalRow> chemical) {
+    pqxx::work txn(Connection());
+    const auto ensure = [&](const char* table, const std::set<std::string>& times) {
+        if (times.empty()) return;
+        std::string values;
+        for (const std::string& time : times) {
+            // esc() rather than quote(): the latter's inlined concatenation trips GCC 12's
+            // -Wrestrict false positive.
+            values += values.empty() ? "('" : ", ('";
+            values += txn.esc(time);
+            values += "')";
+        }
+        std::string sql = "SELECT tributary_ensure_day_partitions('";
+        sql += table;
+        sql += "', ARRAY(SELECT DISTINCT (t::timestamptz AT TIME ZONE 'UTC')::date FROM (VALUES ";
+        sql += values;
+        sql += ") v(t)))";
+        txn.exec(sql);
+    };
+    std::set<std::string> times;
+    for (const AnalyticsRow& r : analytics) times.insert(r.event_time);
+    ensure("user_analytics_events", times);
+    times.clear();
+    for (const ChemicalRow& r : chemical) times.insert(r.event_time);
+    ensure("chemical_research_events", times);
+    txn.commit();
+}
+
+StoreResult PgEventStore::StoreOnce(std::span<const AnalyticsRow> analytics,
+                                    std::span<const ChemicalRow> chemical) {
     StoreResult result;
     try {
         pqxx::work txn(Connection());
         if (!analytics.empty()) {
             CopyAnalytics(txn, analytics);
             // Rows and their rollups (migration 0002) in this same transaction.
-            result.analytics_inserted = InsertAnalyticsWithRollups(txn, kAnalyticsColumns);
+            result.analytics_inserted = InsertAnalyticsWithRollups(
+                txn, kAnalyticsColumns,
+                StagedWindowCondition(txn, "user_analytics_events", "stage_analytics",
+                                      idempotency_window_days_));
         }
         if (!chemical.empty()) {
             CopyChemical(txn, chemical);
+            const std::string window = StagedWindowCondition(
+                txn, "chemical_research_events", "stage_chemical", idempotency_window_days_);
             // The status row is written only for records actually inserted, in the same
             // statement, so a redelivered record leaves its existing status alone.
             const auto inserted = txn.exec(
                 std::string("WITH ins AS (INSERT INTO chemical_research_events (") +
-                kChemicalColumns + ") SELECT " + kChemicalColumns +
-                " FROM stage_chemical ON CONFLICT (tenant_id, event_id) DO NOTHING"
+                kChemicalColumns + ") SELECT DISTINCT ON (tenant_id, event_id) " +
+                kChemicalColumns + " FROM stage_chemical s" + window +
+                " ORDER BY tenant_id, event_id, kafka_partition, kafka_offset"
+                " ON CONFLICT (tenant_id, event_id, event_time) DO NOTHING"
                 " RETURNING tenant_id, event_id),"
                 " st AS (INSERT INTO event_processing_status"
                 " (tenant_id, event_id, event_kind, status, max_retries, next_attempt_at, last_error)"

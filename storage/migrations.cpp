@@ -21,7 +21,7 @@ std::vector<std::string> KnownMigrations() {
     return names;
 }
 
-std::vector<std::string> ApplyMigrations(pqxx::connection& connection) {
+std::vector<std::string> ApplyMigrations(pqxx::connection& connection, const std::string& up_to) {
     std::vector<std::string> applied;
     pqxx::nontransaction session(connection);
     session.exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")");
@@ -34,11 +34,15 @@ std::vector<std::string> ApplyMigrations(pqxx::connection& connection) {
             pqxx::work txn(connection);
             const auto done =
                 txn.exec_params("SELECT 1 FROM schema_migrations WHERE name = $1", std::string(name));
-            if (!done.empty()) continue;
+            if (!done.empty()) {
+                if (name == up_to) break;
+                continue;
+            }
             txn.exec(std::string(sql));
             txn.exec_params("INSERT INTO schema_migrations (name) VALUES ($1)", std::string(name));
             txn.commit();
             applied.emplace_back(name);
+            if (name == up_to) break;
         }
     } catch (...) {
         pqxx::nontransaction unlock(connection);

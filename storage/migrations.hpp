@@ -11,7 +11,10 @@ namespace tributary::storage {
 // the database has not seen yet, each in its own transaction, recording them in
 // schema_migrations. A session advisory lock makes concurrent starts (several subscriber
 // processes, the query API) safe. Returns the names applied now. Throws pqxx errors.
-std::vector<std::string> ApplyMigrations(pqxx::connection& connection);
+// With `up_to` (a migration name such as "0007_console.sql"), stops after that one (tests that
+// build a database of an older schema).
+std::vector<std::string> ApplyMigrations(pqxx::connection& connection,
+                                         const std::string& up_to = {});
 
 // Names of the migrations compiled into this binary, in order.
 std::vector<std::string> KnownMigrations();

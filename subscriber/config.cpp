@@ -40,6 +40,27 @@ SubscriberConfig LoadSubscriberConfig(common::EnvReader& env) {
     config.retry_call_budget = std::min(config.retry_call_budget, config.retry_lease / 2);
     config.cache_ttl = std::chrono::seconds(env.Int("LLM_CACHE_TTL_S", config.cache_ttl.count(), 0, 365LL * 86400));
     config.redis_prefix = env.String("REDIS_KEY_PREFIX", config.redis_prefix);
+    config.idempotency_window_days = static_cast<int>(
+        env.Int("IDEMPOTENCY_WINDOW_DAYS", config.idempotency_window_days, 0, 366));
+    config.retention.retention_days = static_cast<int>(env.Int("RETENTION_DAYS", 0, 0, 36500));
+    config.retention.rollup_retention_days =
+        static_cast<int>(env.Int("ROLLUP_RETENTION_DAYS", 0, 0, 36500));
+    config.retention.partitions_ahead_days = static_cast<int>(
+        env.Int("PARTITIONS_AHEAD_DAYS", config.retention.partitions_ahead_days, 1, 366));
+    config.retention_interval = std::chrono::seconds(
+        env.Int("RETENTION_INTERVAL_S", config.retention_interval.count(), 1, 7 * 86400));
+    // Rollups answer for whole buckets whose raw rows are gone, never the other way round.
+    if (config.retention.retention_days > 0 &&
+        (config.retention.rollup_retention_days > 0 &&
+         config.retention.rollup_retention_days < config.retention.retention_days)) {
+        env.AddProblem("ROLLUP_RETENTION_DAYS=" + std::to_string(config.retention.rollup_retention_days) +
+                       " must be 0 (keep forever) or >= RETENTION_DAYS=" +
+                       std::to_string(config.retention.retention_days));
+    }
+    if (config.retention.retention_days == 0 && config.retention.rollup_retention_days > 0) {
+        env.AddProblem("ROLLUP_RETENTION_DAYS=" + std::to_string(config.retention.rollup_retention_days) +
+                       " needs RETENTION_DAYS set (> 0 and <= it): raw events cannot outlive their rollups");
+    }
     if (std::string error; !common::redis::ParseRedisUrl(config.redis_url, &error)) {
         env.AddProblem("REDIS_URL='" + common::RedactUrl(config.redis_url) + "' is invalid: " + error);
     }

@@ -4,6 +4,7 @@
 #include "common/kafka/config.hpp"
 #include "common/logging.hpp"
 #include "llm_client/llm_config.hpp"
+#include "storage/retention.hpp"
 
 #include <chrono>
 #include <string>
@@ -26,6 +27,12 @@ struct SubscriberConfig {
     bool create_topics = true;
     common::LogConfig log;
 
+    // Storage (migration 0008): idempotency window and the maintenance job.
+    int idempotency_window_days = 7;                     // IDEMPOTENCY_WINDOW_DAYS
+    storage::RetentionSettings retention;                // RETENTION_DAYS, ROLLUP_RETENTION_DAYS,
+                                                         // PARTITIONS_AHEAD_DAYS
+    std::chrono::seconds retention_interval{3600};       // RETENTION_INTERVAL_S
+
     // Research-record enrichment.
     bool enrichment_enabled = true;                      // ENRICHMENT=llm|off
     std::chrono::milliseconds inline_budget{0};          // LLM_INLINE_BUDGET_MS, per batch
@@ -41,7 +48,9 @@ struct SubscriberConfig {
 
 // DATABASE_URL (required), KAFKA_*, SUBSCRIBER_WORKERS, SUBSCRIBER_GROUP_ID,
 // SUBSCRIBER_BATCH_SIZE, SUBSCRIBER_BATCH_WAIT_MS, SUBSCRIBER_RETRY_MAX_MS,
-// ENRICHMENT_MAX_RETRIES, SUBSCRIBER_PORT, LOG_*. Throws common::ConfigError.
+// ENRICHMENT_MAX_RETRIES, SUBSCRIBER_PORT, LOG_*, IDEMPOTENCY_WINDOW_DAYS, RETENTION_DAYS,
+// ROLLUP_RETENTION_DAYS, RETENTION_INTERVAL_S, PARTITIONS_AHEAD_DAYS. Throws
+// common::ConfigError.
 SubscriberConfig LoadSubscriberConfig(common::EnvReader& env);
 
 }  // namespace tributary::subscriber

@@ -10,6 +10,7 @@
 #include "subscriber/config.hpp"
 #include "subscriber/enrichment_factory.hpp"
 #include "storage/migrations.hpp"
+#include "storage/retention.hpp"
 #include "subscriber/worker.hpp"
 
 #include <pqxx/pqxx>
@@ -107,7 +108,8 @@ int main() {
             std::vector<std::thread> threads;
             for (int i = 0; i < config.workers; ++i) {
                 stores.push_back(std::make_unique<storage::PgEventStore>(
-                    config.database_url, config.enrichment_max_retries));
+                    config.database_url, config.enrichment_max_retries,
+                    config.idempotency_window_days));
                 workers.push_back(std::make_unique<subscriber::ConsumerWorker>(
                     i, config, *stores.back(), dead_letters, enrichment->Enricher(),
                     worker_metrics, stop));
@@ -129,7 +131,21 @@ int main() {
                       config.workers, config.group_id, config.kafka.bootstrap_servers,
                       common::RedactUrl(config.database_url));
             enrichment->Start();
+            // Storage maintenance (partitions ahead, retention): at start, then every
+            // RETENTION_INTERVAL_S; one process of the deployment runs it at a time.
+            std::thread maintenance([&] {
+                storage::RetentionJob job(config.database_url, config.retention, &metrics);
+                do {
+                    try {
+                        job.RunOnce();
+                    } catch (const std::exception& e) {
+                        log->warn("storage maintenance failed (next try in {} s): {}",
+                                  config.retention_interval.count(), e.what());
+                    }
+                } while (!signals.WaitFor(config.retention_interval));
+            });
             signals.Wait();
+            maintenance.join();
             log->info("shutting down: finishing batches, committing offsets, leaving the group");
             enrichment->Stop();
             stop.store(true);

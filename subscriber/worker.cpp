@@ -1,6 +1,7 @@
 #include "subscriber/worker.hpp"
 
 #include "common/backoff.hpp"
+#include "common/event_model.hpp"
 #include "common/logging.hpp"
 #include "common/time_util.hpp"
 #include "storage/db_error.hpp"
@@ -57,7 +58,22 @@ WorkerMetrics::WorkerMetrics(common::MetricsRegistry& registry)
                                           common::LatencyBuckets())),
       paused_workers(registry.GetGauge("tributary_subscriber_paused_workers",
                                        "Workers paused while the database is unavailable")),
-      all(registry) {}
+      all(registry),
+      lag_clock(std::make_shared<ConsumerLagClock>()) {
+    for (const auto kind : {common::EventKind::kAnalytics, common::EventKind::kChemical}) {
+        const std::string topic(common::TopicFor(kind));
+        // The callback owns the clock too: a scrape after the workers are gone reads a valid one.
+        registry.AddCallbackGauge(
+            "tributary_subscriber_consumer_lag_seconds",
+            "Age of the oldest message not yet stored, over the partitions this process owns (0 when caught up)",
+            [clock = lag_clock, topic] {
+                const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch());
+                return clock->OldestAgeSeconds(topic, now.count());
+            },
+            {{"topic", topic}});
+    }
+}
 
 // Turns librdkafka's periodic statistics into a consumer-lag gauge per worker: the sum over
 // its assigned partitions of (high watermark - committed offset).
@@ -102,6 +118,10 @@ public:
             // Messages of revoked partitions that are not committed yet will be redelivered to
             // their new owner, so the batch in hand is dropped rather than stored and committed.
             worker_.OnRevoked();
+            for (const auto* partition : partitions) {
+                worker_.metrics_.lag_clock->Forget(worker_.ContractTopic(partition->topic()),
+                                                  partition->partition());
+            }
             consumer->unassign();
             worker_.assigned_partitions_.store(0);
             Log()->info("worker {} partitions revoked", worker_.index_);
@@ -167,6 +187,10 @@ void ConsumerWorker::OnRevoked() {
     }
 }
 
+std::string_view ConsumerWorker::ContractTopic(const std::string& topic) const {
+    return std::string_view(topic).substr(std::min(topic.size(), config_.kafka.topic_prefix.size()));
+}
+
 void ConsumerWorker::Run() {
     const auto err = consumer_->subscribe({config_.kafka.Topic("analytics.events"),
                                            config_.kafka.Topic("research.records")});
@@ -205,6 +229,8 @@ void ConsumerWorker::FillBatch() {
         }
         switch (message->err()) {
             case RdKafka::ERR_NO_ERROR:
+                metrics_.lag_clock->Consumed(ContractTopic(message->topic_name()), message->partition(),
+                                             message->timestamp().timestamp);
                 batch_.push_back(std::move(message));
                 break;
             case RdKafka::ERR__TIMED_OUT:
@@ -386,9 +412,13 @@ bool ConsumerWorker::SendDeadLetters(const std::vector<std::pair<size_t, PoisonM
 void ConsumerWorker::CommitBatch() {
     if (batch_revoked_) return;
     std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;
+    std::map<std::pair<std::string, int32_t>, int64_t> last_timestamps;
     for (const auto& message : batch_) {
         auto& next = next_offsets[{message->topic_name(), message->partition()}];
-        next = std::max(next, message->offset() + 1);
+        if (message->offset() + 1 > next) {
+            next = message->offset() + 1;
+            last_timestamps[{message->topic_name(), message->partition()}] = message->timestamp().timestamp;
+        }
     }
     std::vector<RdKafka::TopicPartition*> offsets;
     for (const auto& [partition, offset] : next_offsets) {
@@ -400,6 +430,22 @@ void ConsumerWorker::CommitBatch() {
         // Not fatal: the rows are stored; the messages come again and are skipped as duplicates.
         metrics_.commits_failed.Inc();
         Log()->warn("worker {}: offset commit failed: {}", index_, RdKafka::err2str(err));
+    }
+    // Stored either way: the lag clock moves on. The high watermark is librdkafka's cached one
+    // (from the last fetch), so this does not block.
+    for (const auto& [partition, next] : next_offsets) {
+        int64_t low = -1;
+        int64_t high = -1;
+        const bool behind = consumer_->get_watermark_offsets(partition.first, partition.second, &low, &high) ==
+                                RdKafka::ERR_NO_ERROR &&
+                            high > next;
+        metrics_.lag_clock->Committed(ContractTopic(partition.first), partition.second,
+                                      last_timestamps[partition], behind);
+    }
+    // Messages that arrived during a database outage wait for the next batch: still unprocessed.
+    for (const auto& message : carried_) {
+        metrics_.lag_clock->Consumed(ContractTopic(message->topic_name()), message->partition(),
+                                     message->timestamp().timestamp);
     }
 }
 
@@ -423,7 +469,11 @@ void ConsumerWorker::WaitPaused(std::chrono::milliseconds delay) {
     const auto until = std::chrono::steady_clock::now() + delay;
     while (std::chrono::steady_clock::now() < until && !stop_.load() && !batch_revoked_) {
         MessagePtr message(consumer_->consume(100));
-        if (message->err() == RdKafka::ERR_NO_ERROR) carried_.push_back(std::move(message));
+        if (message->err() == RdKafka::ERR_NO_ERROR) {
+            metrics_.lag_clock->Consumed(ContractTopic(message->topic_name()), message->partition(),
+                                         message->timestamp().timestamp);
+            carried_.push_back(std::move(message));
+        }
     }
 }
 

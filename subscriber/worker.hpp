@@ -4,6 +4,7 @@
 #include "common/metrics.hpp"
 #include "subscriber/config.hpp"
 #include "subscriber/enricher.hpp"
+#include "subscriber/lag_clock.hpp"
 #include "subscriber/message_mapper.hpp"
 #include "storage/event_store.hpp"
 
@@ -28,6 +29,8 @@ struct WorkerMetrics {
     common::Histogram& batch_seconds;
     common::Gauge& paused_workers;
     common::MetricsRegistry& all;  // for per-worker series
+    // Backs tributary_subscriber_consumer_lag_seconds{topic}; shared with the scrape callback.
+    std::shared_ptr<ConsumerLagClock> lag_clock;
 };
 
 // One consumer-group member: consumes both topics in batches, stores each batch in one
@@ -70,6 +73,8 @@ private:
     void WaitPaused(std::chrono::milliseconds delay);
     void SetPaused(bool paused);
     void OnRevoked();
+    // The contract's name of a topic of this deployment (the prefix stripped).
+    std::string_view ContractTopic(const std::string& topic) const;
 
     int index_;
     const SubscriberConfig& config_;

@@ -168,11 +168,18 @@ void Producer::PollLoop() {
 
 void Producer::ProbeLoop() {
     static const auto log = GetLogger("kafka");
+    int failures = 0;
     while (!stopping_.load()) {
         RdKafka::Metadata* metadata = nullptr;
         const auto err = producer_->metadata(true, nullptr, &metadata, 2000);
         std::unique_ptr<RdKafka::Metadata> owned(metadata);
-        const bool ok = err == RdKafka::ERR_NO_ERROR && owned && !owned->brokers()->empty();
+        const bool answered = err == RdKafka::ERR_NO_ERROR && owned && !owned->brokers()->empty();
+        failures = answered ? 0 : failures + 1;
+        // One failed request is not an outage: in a cluster it may have gone to the broker that
+        // just died while the others serve. Ask again at once; only a second failure in a row
+        // marks Kafka unreachable (and makes the publisher answer 503).
+        if (failures == 1 && reachable_.load()) continue;
+        const bool ok = failures == 0;
         const bool was = reachable_.exchange(ok);
         if (was != ok) {
             if (ok) {

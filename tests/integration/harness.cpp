@@ -1,5 +1,6 @@
 #include "tests/integration/harness.hpp"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <pqxx/pqxx>
 
@@ -236,6 +237,52 @@ void PrivateServer::Stop() { Run(Infra::Get().root + "/infra/" + kind_ + ".sh st
 
 void PrivateServer::Kill() { Run(Infra::Get().root + "/infra/" + kind_ + ".sh kill --dir " + dir_); }
 
+namespace {
+
+// The value of the last KEY=value line the infra scripts print.
+std::string EndpointLine(std::string output) {
+    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+    const std::string line = output.substr(output.rfind('\n') + 1);
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) throw std::runtime_error("no endpoint in: " + output);
+    return line.substr(eq + 1);
+}
+
+}  // namespace
+
+PrivateKafkaCluster::PrivateKafkaCluster(int brokers) {
+    const char* tmp = std::getenv("TRIBUTARY_TEST_TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+                          "/tributary-itest-kafka-cluster-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = buffer.data();
+    endpoint_ = EndpointLine(Run(Infra::Get().root + "/infra/kafka.sh cluster-start --dir " + dir_ +
+                                 " --brokers " + std::to_string(brokers)));
+}
+
+PrivateKafkaCluster::~PrivateKafkaCluster() {
+    try {
+        Run(Infra::Get().root + "/infra/kafka.sh cluster-stop --dir " + dir_);
+        Run("rm -rf " + dir_);
+    } catch (const std::exception& e) {
+        std::cerr << "cleanup of the private Kafka cluster failed: " << e.what() << "\n";
+    }
+}
+
+void PrivateKafkaCluster::Kill(int node) {
+    Run(Infra::Get().root + "/infra/kafka.sh kill --dir " + dir_ + " --node " + std::to_string(node));
+}
+
+void PrivateKafkaCluster::Start(int node) {
+    Run(Infra::Get().root + "/infra/kafka.sh start --dir " + dir_ + " --node " + std::to_string(node));
+}
+
+void PrivateKafkaCluster::StartAll() {
+    Run(Infra::Get().root + "/infra/kafka.sh cluster-start --dir " + dir_);
+}
+
 Env ServiceEnv(const std::string& kafka, const std::string& database_url,
                const std::string& group_id, const ServicePorts& ports) {
     return {{"KAFKA_BOOTSTRAP_SERVERS", kafka},
@@ -393,6 +440,73 @@ int64_t TopicEndOffsets(const std::string& bootstrap, const std::string& topic) 
     }
     consumer->close();
     return total;
+}
+
+int32_t PartitionLeader(const std::string& bootstrap, const std::string& topic, int32_t partition) {
+    auto consumer = MakeConsumer(bootstrap);
+    RdKafka::Metadata* raw = nullptr;
+    std::string error;
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(consumer.get(), topic, nullptr, error));
+    if (consumer->metadata(false, handle.get(), &raw, 10000) != RdKafka::ERR_NO_ERROR) {
+        throw std::runtime_error("metadata for " + topic + " failed");
+    }
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    int32_t leader = -1;
+    for (const auto* topic_metadata : *metadata->topics()) {
+        for (const auto* p : *topic_metadata->partitions()) {
+            if (p->id() == partition && p->err() == RdKafka::ERR_NO_ERROR) leader = p->leader();
+        }
+    }
+    consumer->close();
+    return leader;
+}
+
+std::map<std::string, int> GroupAssignment(const std::string& bootstrap, const std::string& group,
+                                           const std::string& topic) {
+    std::string error;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", bootstrap, error);
+    std::unique_ptr<RdKafka::Producer> client(RdKafka::Producer::create(conf.get(), error));
+    if (!client) throw std::runtime_error("admin client: " + error);
+    rd_kafka_t* rk = client->c_ptr();
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    char errstr[256];
+    rd_kafka_AdminOptions_set_request_timeout(options, 10000, errstr, sizeof(errstr));
+    const char* names[] = {group.c_str()};
+    rd_kafka_DescribeConsumerGroups(rk, names, 1, options, queue);
+    rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 15000);
+    std::map<std::string, int> assigned;
+    std::string failure;
+    if (event == nullptr) {
+        failure = "DescribeConsumerGroups timed out";
+    } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failure = rd_kafka_event_error_string(event);
+    } else {
+        size_t count = 0;
+        const auto** groups = rd_kafka_DescribeConsumerGroups_result_groups(
+            rd_kafka_event_DescribeConsumerGroups_result(event), &count);
+        for (size_t g = 0; g < count; ++g) {
+            if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(groups[g])) {
+                failure = rd_kafka_error_string(e);
+                continue;
+            }
+            for (size_t m = 0; m < rd_kafka_ConsumerGroupDescription_member_count(groups[g]); ++m) {
+                const auto* member = rd_kafka_ConsumerGroupDescription_member(groups[g], m);
+                const auto* partitions =
+                    rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(member));
+                int& n = assigned[rd_kafka_MemberDescription_client_id(member)];
+                for (int p = 0; partitions != nullptr && p < partitions->cnt; ++p) {
+                    if (topic == partitions->elems[p].topic) ++n;
+                }
+            }
+        }
+    }
+    if (event != nullptr) rd_kafka_event_destroy(event);
+    rd_kafka_AdminOptions_destroy(options);
+    rd_kafka_queue_destroy(queue);
+    if (!failure.empty()) throw std::runtime_error("describing group " + group + ": " + failure);
+    return assigned;
 }
 
 std::vector<KafkaRecord> ReadTopic(const std::string& bootstrap, const std::string& topic,

@@ -104,6 +104,33 @@ private:
     std::string endpoint_;
 };
 
+// A Kafka cluster of `brokers` KRaft nodes (node ids 1..brokers, replication factor 3,
+// min.insync.replicas=2) owned by one test: infra/kafka.sh cluster-start in a scratch folder
+// under TRIBUTARY_TEST_TMPDIR, so the test can kill and restart single brokers.
+class PrivateKafkaCluster {
+public:
+    explicit PrivateKafkaCluster(int brokers = 3);
+    ~PrivateKafkaCluster();
+    void Kill(int node);   // SIGKILL one broker
+    void Start(int node);  // one broker again, on its ports and data; waits until it answers
+    // Every node that is not running, in parallel; waits until each sees all brokers.
+    void StartAll();
+    // host:port,host:port,... of every node.
+    const std::string& Endpoint() const { return endpoint_; }
+
+private:
+    std::string dir_;
+    std::string endpoint_;
+};
+
+// The broker id that leads `partition` of `topic` (-1 when it has no leader).
+int32_t PartitionLeader(const std::string& bootstrap, const std::string& topic, int32_t partition);
+
+// The partitions of `topic` assigned to the members of consumer group `group`, counted per
+// member client.id (members of one process share it; set it with KAFKA_PROPERTIES=client.id=...).
+std::map<std::string, int> GroupAssignment(const std::string& bootstrap, const std::string& group,
+                                           const std::string& topic);
+
 // Ports and processes of a running publisher / subscriber / query API.
 struct ServicePorts {
     int publisher = 0;

@@ -111,5 +111,54 @@ TEST(LoadSubscriberConfig, ReportsAllProblemsTogether) {
     EXPECT_THAT(problems, SizeIs(3));  // DATABASE_URL missing, workers, port
 }
 
+TEST(LoadSubscriberConfig, StorageRetentionDefaultsKeepEverything) {
+    common::EnvReader env(Vars{{"DATABASE_URL", "postgresql://db/events"}});
+    const SubscriberConfig config = LoadSubscriberConfig(env);
+    EXPECT_EQ(config.retention.retention_days, 0);
+    EXPECT_EQ(config.retention.rollup_retention_days, 0);
+    EXPECT_EQ(config.retention.partitions_ahead_days, 7);
+    EXPECT_EQ(config.retention_interval, std::chrono::seconds(3600));
+    EXPECT_EQ(config.idempotency_window_days, 7);
+}
+
+TEST(LoadSubscriberConfig, ReadsRetentionSettings) {
+    common::EnvReader env(Vars{{"DATABASE_URL", "postgresql://db/events"},
+                               {"RETENTION_DAYS", "30"},
+                               {"ROLLUP_RETENTION_DAYS", "400"},
+                               {"RETENTION_INTERVAL_S", "60"},
+                               {"PARTITIONS_AHEAD_DAYS", "3"},
+                               {"IDEMPOTENCY_WINDOW_DAYS", "0"}});
+    const SubscriberConfig config = LoadSubscriberConfig(env);
+    EXPECT_EQ(config.retention.retention_days, 30);
+    EXPECT_EQ(config.retention.rollup_retention_days, 400);
+    EXPECT_EQ(config.retention.partitions_ahead_days, 3);
+    EXPECT_EQ(config.retention_interval, std::chrono::seconds(60));
+    EXPECT_EQ(config.idempotency_window_days, 0);
+    // Equal is allowed, and rollups kept forever with raw retention.
+    EXPECT_THAT(LoadProblems({{"DATABASE_URL", "postgresql://db/e"}, {"RETENTION_DAYS", "30"},
+                              {"ROLLUP_RETENTION_DAYS", "30"}}), SizeIs(0));
+    EXPECT_THAT(LoadProblems({{"DATABASE_URL", "postgresql://db/e"}, {"RETENTION_DAYS", "30"}}),
+                SizeIs(0));
+}
+
+TEST(LoadSubscriberConfig, RejectsRollupsKeptShorterThanRawEvents) {
+    auto problems = LoadProblems({{"DATABASE_URL", "postgresql://db/e"}, {"RETENTION_DAYS", "30"},
+                                  {"ROLLUP_RETENTION_DAYS", "7"}});
+    ASSERT_THAT(problems, SizeIs(1));
+    EXPECT_THAT(problems[0], HasSubstr("ROLLUP_RETENTION_DAYS=7"));
+    EXPECT_THAT(problems[0], HasSubstr("RETENTION_DAYS=30"));
+    problems = LoadProblems({{"DATABASE_URL", "postgresql://db/e"}, {"ROLLUP_RETENTION_DAYS", "90"}});
+    ASSERT_THAT(problems, SizeIs(1));
+    EXPECT_THAT(problems[0], HasSubstr("needs RETENTION_DAYS"));
+    for (const char* bad : {"-1", "abc", "36501"}) {
+        problems = LoadProblems({{"DATABASE_URL", "postgresql://db/e"}, {"RETENTION_DAYS", bad}});
+        ASSERT_THAT(problems, SizeIs(1)) << bad;
+        EXPECT_THAT(problems[0], HasSubstr("RETENTION_DAYS")) << bad;
+    }
+    problems = LoadProblems({{"DATABASE_URL", "postgresql://db/e"}, {"RETENTION_INTERVAL_S", "0"}});
+    ASSERT_THAT(problems, SizeIs(1));
+    EXPECT_THAT(problems[0], HasSubstr("RETENTION_INTERVAL_S"));
+}
+
 }  // namespace
 }  // namespace tributary::subscriber
