@@ -41,5 +41,5 @@ RUN ! ldd /usr/local/bin/tributary-* | grep 'not found'
 WORKDIR /opt/tributary
 USER tributary
 ENV LOG_FORMAT=json LOG_LEVEL=info
-EXPOSE 8000 8001 8002 8090
+EXPOSE 8000 8001 8002 8080 8090
 CMD ["tributary-publisher"]

@@ -79,6 +79,13 @@ int main() {
             return 1;
         }
         std::thread http_thread([&] { server.Run(); });
+        // Gauges of the enrichment and the workers read those objects when /metrics is
+        // scraped, so the server stops before they are destroyed at the end of their scope.
+        const auto stop_http = [&] {
+            if (!http_thread.joinable()) return;
+            server.Stop();
+            http_thread.join();
+        };
 
         int exit_code = 0;
         if (MigrateWithRetry(config.database_url, signals)) {
@@ -151,9 +158,9 @@ int main() {
             stop.store(true);
             for (auto& thread : threads) thread.join();
             dead_letters.Flush(std::chrono::seconds(10));
+            stop_http();
         }
-        server.Stop();
-        http_thread.join();
+        stop_http();
         log->info("subscriber stopped");
         return exit_code;
     } catch (const std::exception& e) {
