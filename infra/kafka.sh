@@ -163,12 +163,19 @@ num.io.threads=4
 log.retention.hours=168
 log.segment.bytes=134217728
 EOF
-    cat >"$DIR/log4j.properties" <<EOF
-# Written by infra/kafka.sh — warnings and errors to $DIR/logs/server.log,
+    write_log4j "$DIR"
+}
+
+# write_log4j DIR — the broker's logging: warnings and errors to DIR/logs/server.log, plus the
+# one line that says the server started.
+write_log4j() {
+    local dir="$1"
+    cat >"$dir/log4j.properties" <<EOF
+# Written by infra/kafka.sh — warnings and errors to $dir/logs/server.log,
 # plus the one line that says the server started.
 log4j.rootLogger=WARN, file
 log4j.appender.file=org.apache.log4j.RollingFileAppender
-log4j.appender.file.File=$DIR/logs/server.log
+log4j.appender.file.File=$dir/logs/server.log
 log4j.appender.file.MaxFileSize=20MB
 log4j.appender.file.MaxBackupIndex=2
 log4j.appender.file.layout=org.apache.log4j.PatternLayout
@@ -366,19 +373,7 @@ num.io.threads=2
 log.retention.hours=168
 log.segment.bytes=134217728
 EOF
-    cat >"$dir/log4j.properties" <<EOF
-# Written by infra/kafka.sh — warnings and errors to $dir/logs/server.log,
-# plus the one line that says the server started.
-log4j.rootLogger=WARN, file
-log4j.appender.file=org.apache.log4j.RollingFileAppender
-log4j.appender.file.File=$dir/logs/server.log
-log4j.appender.file.MaxFileSize=20MB
-log4j.appender.file.MaxBackupIndex=2
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.server.KafkaRaftServer=INFO
-log4j.logger.kafka.server.BrokerServer=INFO
-EOF
+    write_log4j "$dir"
 }
 
 # cluster_start_nodes all | I... — starts the given nodes of CLUSTER that are not running, in
