@@ -126,7 +126,11 @@ protected:
         alpha_a2_ = CreateQueryKey(url, alpha_);
         beta_b_ = CreateQueryKey(url, beta_);
         beta_b2_ = CreateQueryKey(url, beta_);
-        // One event of user u-1 in each tenant (the anonymous tenant is `default`).
+        // One event of user u-1 in each tenant (the anonymous tenant is `default`), on a day
+        // long past: its partition is created first, as the subscriber's writer would.
+        database_->Exec(
+            "SELECT tributary_ensure_day_partitions('user_analytics_events', "
+            "ARRAY['2026-01-01'::date])");
         for (const std::string& tenant : {alpha_, beta_, std::string("default")}) {
             database_->Exec(
                 "INSERT INTO user_analytics_events (tenant_id, event_id, user_id, event_type, "
