@@ -18,7 +18,9 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -69,17 +71,26 @@ std::string UniqueSuffix() {
 }
 
 int FreePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    const int port = ntohs(address.sin_port);
-    close(fd);
-    return port;
+    // The kernel may hand the same ephemeral port to two calls in a row once the first socket
+    // is closed; a test that picks ports for several services before starting them would then
+    // start two on one port (the second fails to bind, and its requests reach the first).
+    // Ports already handed out in this process are never handed out again.
+    static std::mutex mutex;
+    static std::set<int> handed_out;
+    std::lock_guard lock(mutex);
+    for (;;) {
+        const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        address.sin_port = 0;
+        bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+        socklen_t length = sizeof(address);
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+        const int port = ntohs(address.sin_port);
+        close(fd);
+        if (handed_out.insert(port).second) return port;
+    }
 }
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
