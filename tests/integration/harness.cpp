@@ -427,17 +427,23 @@ std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer(const std::string& bootstra
     return consumer;
 }
 
+// The metadata of one topic, as the broker answers it (partitions, leaders, errors).
+std::unique_ptr<RdKafka::Metadata> FetchTopicMetadata(RdKafka::KafkaConsumer& consumer,
+                                                      const std::string& topic) {
+    RdKafka::Metadata* raw = nullptr;
+    std::string error;
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(&consumer, topic, nullptr, error));
+    if (consumer.metadata(false, handle.get(), &raw, 10000) != RdKafka::ERR_NO_ERROR) {
+        throw std::runtime_error("metadata for " + topic + " failed");
+    }
+    return std::unique_ptr<RdKafka::Metadata>(raw);
+}
+
 }  // namespace
 
 int64_t TopicEndOffsets(const std::string& bootstrap, const std::string& topic) {
     auto consumer = MakeConsumer(bootstrap);
-    RdKafka::Metadata* raw = nullptr;
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(consumer.get(), topic, nullptr, error));
-    if (consumer->metadata(false, handle.get(), &raw, 10000) != RdKafka::ERR_NO_ERROR) {
-        throw std::runtime_error("metadata for " + topic + " failed");
-    }
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    const auto metadata = FetchTopicMetadata(*consumer, topic);
     int64_t total = 0;
     for (const auto* topic_metadata : *metadata->topics()) {
         for (const auto* partition : *topic_metadata->partitions()) {
@@ -455,13 +461,7 @@ int64_t TopicEndOffsets(const std::string& bootstrap, const std::string& topic) 
 
 int32_t PartitionLeader(const std::string& bootstrap, const std::string& topic, int32_t partition) {
     auto consumer = MakeConsumer(bootstrap);
-    RdKafka::Metadata* raw = nullptr;
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(consumer.get(), topic, nullptr, error));
-    if (consumer->metadata(false, handle.get(), &raw, 10000) != RdKafka::ERR_NO_ERROR) {
-        throw std::runtime_error("metadata for " + topic + " failed");
-    }
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    const auto metadata = FetchTopicMetadata(*consumer, topic);
     int32_t leader = -1;
     for (const auto* topic_metadata : *metadata->topics()) {
         for (const auto* p : *topic_metadata->partitions()) {
