@@ -10,7 +10,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       librdkafka-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev \
-      libspdlog-dev librdkit-dev libboost-dev libsimdjson-dev \
+      libspdlog-dev librdkit-dev libboost-dev libsimdjson-dev libcurl4-openssl-dev \
       nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -31,7 +31,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       librdkafka++1 libpqxx-6.4 libcpp-httplib0.11 libhiredis0.14 libspdlog1.10 libfmt9 \
-      librdkit1 libsimdjson14 ca-certificates curl \
+      librdkit1 libsimdjson14 libcurl4 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /opt/tributary tributary
 COPY --from=build /out/bin/ /usr/local/bin/

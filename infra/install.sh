@@ -19,6 +19,8 @@ packages=(
     librdkafka-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev
     libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev librdkit-dev libboost-dev zlib1g-dev
     libsimdjson-dev
+    # alert delivery: webhooks, Slack and SMTP (STARTTLS) through libcurl
+    libcurl4-openssl-dev
     # servers and tools
     postgresql redis-server kcat maven curl python3
     # ./start.sh runs the services under its own supervisord (never the system-wide one)

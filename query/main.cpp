@@ -10,7 +10,12 @@
 #include "console/docs_routes.hpp"
 #include "storage/key_repository.hpp"
 #include "storage/migrations.hpp"
+#include "common/kafka/config.hpp"
 #include "query/admin_routes.hpp"
+#include "query/alerts/alert_routes.hpp"
+#include "query/alerts/delivery.hpp"
+#include "query/alerts/evaluator.hpp"
+#include "query/alerts/platform_source.hpp"
 #include "query/query_service.hpp"
 #include "query/segment_builder.hpp"
 
@@ -39,6 +44,12 @@ int main() {
     std::string redis_url = "redis://127.0.0.1:6379/0";  // shared rate-limit buckets
     common::auth::GateConfig gate_config;
     common::http::ServerOptions http_options;
+    query::alerts::EvaluatorConfig alerts_config;
+    query::alerts::DeliveryConfig delivery_config;
+    query::alerts::AlertRoutesConfig alert_routes_config;
+    // Platform alert metrics (consumer lag, dead letters) read Kafka when it is configured.
+    std::optional<common::kafka::KafkaSettings> kafka_settings;
+    std::string subscriber_group = "tributary-subscriber";
     try {
         common::EnvReader env;
         database_url = env.RequiredString("DATABASE_URL");
@@ -60,6 +71,17 @@ int main() {
         http_options = common::http::ReadServerOptions(
             env, {.worker_threads = threads, .max_body_bytes = 1024 * 1024});
         log_config = common::ReadLogConfig(env);
+        alerts_config.enabled = env.Bool("ALERTS_ENABLED", alerts_config.enabled);
+        alerts_config.interval = std::chrono::seconds(
+            env.Int("ALERTS_INTERVAL_S", alerts_config.interval.count(), 1, 3600));
+        alert_routes_config.max_rules_per_tenant = static_cast<size_t>(env.Int(
+            "ALERTS_MAX_RULES_PER_TENANT",
+            static_cast<int64_t>(alert_routes_config.max_rules_per_tenant), 1, 100000));
+        delivery_config = query::alerts::ReadDeliveryConfig(env);
+        if (!env.String("KAFKA_BOOTSTRAP_SERVERS", "").empty()) {
+            kafka_settings = common::kafka::ReadKafkaSettings(env);
+        }
+        subscriber_group = env.String("SUBSCRIBER_GROUP_ID", subscriber_group);
         env.ThrowIfInvalid();
     } catch (const common::ConfigError& e) {
         std::cerr << "tributary-query: " << e.what() << "\n";
@@ -82,6 +104,7 @@ int main() {
         storage::KeyRepository keys(database_url);
         query::RegisterQueryRoutes(server, service, metrics, gate.RequestGate());
         query::RegisterAdminRoutes(server, keys, gate.RequestGate());
+        query::alerts::RegisterAlertRoutes(server, pool, gate.RequestGate(), alert_routes_config);
         common::AddOperationalRoutes(
             server, metrics,
             [&]() -> std::string {
@@ -117,11 +140,28 @@ int main() {
         if (segments && migrated.load()) {
             segment_thread = std::thread([&] { segment_builder.Run(signals); });
         }
+        // Alerts: every process delivers the outbox; the one holding the lock evaluates.
+        std::unique_ptr<query::alerts::PlatformSource> platform;
+        if (kafka_settings) {
+            platform = std::make_unique<query::alerts::KafkaPlatformSource>(*kafka_settings,
+                                                                          subscriber_group);
+        }
+        query::alerts::Evaluator evaluator(database_url, alerts_config, metrics, platform.get());
+        query::alerts::CurlSender sender(delivery_config);
+        query::alerts::DeliveryWorkers delivery(database_url, delivery_config, sender, metrics);
+        std::thread evaluator_thread;
+        std::thread delivery_thread;
+        if (alerts_config.enabled && migrated.load()) {
+            evaluator_thread = std::thread([&] { evaluator.Run(signals); });
+            delivery_thread = std::thread([&] { delivery.Run(signals); });
+        }
         signals.Wait();
         log->info("shutting down");
         server.Stop();
         http_thread.join();
         if (segment_thread.joinable()) segment_thread.join();
+        if (evaluator_thread.joinable()) evaluator_thread.join();
+        if (delivery_thread.joinable()) delivery_thread.join();
         return 0;
     } catch (const std::exception& e) {
         log->critical("query API failed: {}", e.what());
