@@ -39,7 +39,15 @@ section() { printf '\n%s%s══ %s ══%s\n' "$BOLD" "$CYAN" "$*" "$OFF"; }
 say() { printf '%s\n' "$*"; }
 
 BODY="$(mktemp)"
-trap 'rm -f "$BODY"' EXIT
+HOOK_DIR=''
+HOOK_PID=''
+cleanup() {
+    rm -f "$BODY"
+    [[ -n "$HOOK_PID" ]] && kill "$HOOK_PID" 2>/dev/null
+    [[ -n "$HOOK_DIR" ]] && rm -rf "$HOOK_DIR"
+    return 0
+}
+trap cleanup EXIT
 
 # pretty FILE — JSON pretty-printed when it is JSON, verbatim otherwise.
 pretty() {
@@ -270,6 +278,73 @@ if [[ -n "${CONSOLE_URL:-}" ]] && curl -fsS -m 5 -o /dev/null "$CONSOLE_URL/read
     say "In the browser: $CONSOLE_URL/trace/demo-trace-$$"
 else
     say "(the console does not answer at ${CONSOLE_URL:-CONSOLE_URL}: ./start.sh starts it)"
+fi
+
+section "10. Alerts"
+say "A rule watches an event stream and notifies a webhook, Slack or email when it fires and when"
+say "it resolves. This demo runs a small webhook receiver on this machine that checks each"
+say "notification's signature (HMAC-SHA256 over timestamp + \".\" + body, with the channel's secret)."
+HOOK_DIR="$(mktemp -d -t tributary-demo-hook.XXXXXX)"
+HOOK_SECRET="demo-secret-$$-$RANDOM"
+python3 - "$HOOK_DIR" "$HOOK_SECRET" <<'PY' &
+import hashlib, hmac, http.server, json, os, sys
+folder, secret = sys.argv[1], sys.argv[2].encode()
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        stamp = self.headers.get("X-Tributary-Timestamp", "")
+        expected = "sha256=" + hmac.new(secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        ok = hmac.compare_digest(expected, self.headers.get("X-Tributary-Signature", ""))
+        with open(os.path.join(folder, "received.jsonl"), "a") as out:
+            out.write(json.dumps({"signature_ok": ok, "timestamp": stamp,
+                                  "notification_id": self.headers.get("X-Tributary-Notification-Id"),
+                                  "body": json.loads(body)}) + "\n")
+        self.send_response(204 if ok else 401)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+with open(os.path.join(folder, "port.tmp"), "w") as out:
+    out.write(str(server.server_port))
+os.rename(os.path.join(folder, "port.tmp"), os.path.join(folder, "port"))
+server.serve_forever()
+PY
+HOOK_PID=$!
+for _ in $(seq 50); do [[ -s "$HOOK_DIR/port" ]] && break; sleep 0.1; done
+HOOK_URL="http://127.0.0.1:$(cat "$HOOK_DIR/port" 2>/dev/null)/hook"
+say "The rule: more than 5 'demo_error' events within 1 minute; an admin key creates it:"
+call --key TRIBUTARY_ADMIN_KEY POST "$QUERY_URL/api/v1/alerts/rules" \
+    "{\"name\":\"demo errors\",\"condition\":{\"metric\":\"event_count\",\"event_type\":\"demo_error\",\"window\":\"1m\",\"op\":\">\",\"threshold\":5,\"for\":\"0s\"},\"channels\":[{\"type\":\"webhook\",\"url\":\"$HOOK_URL\",\"secret\":\"$HOOK_SECRET\"}]}"
+RULE_ID="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("id",""))' "$BODY" 2>/dev/null || true)"
+say "A rule the API cannot accept gets a 400 naming each field:"
+call --key TRIBUTARY_ADMIN_KEY POST "$QUERY_URL/api/v1/alerts/rules" \
+    '{"name":"broken","condition":{"metric":"event_count","window":"-1m","op":">","threshold":"five"},"channels":[{"type":"webhook","url":"ftp://example.org"}]}'
+say "Ten demo_error events:"
+call POST "$PUBLISHER_URL/api/v1/events/analytics" \
+    "$(python3 -c 'import json; print(json.dumps({"events": [{"user_id": "user_%d" % i, "event_type": "demo_error", "metadata": {"page": "/checkout"}} for i in range(10)]}))')"
+say "Waiting for the evaluator (every ALERTS_INTERVAL_S, default 15 s) and the notification..."
+for _ in $(seq "${DEMO_ALERT_WAIT:-60}"); do
+    [[ -s "$HOOK_DIR/received.jsonl" ]] && break
+    sleep 1
+done
+if [[ -s "$HOOK_DIR/received.jsonl" ]]; then
+    say "The receiver got (signature checked with the channel's secret):"
+    head -n 1 "$HOOK_DIR/received.jsonl" > "$BODY" && pretty "$BODY"
+else
+    say "(no notification arrived within ${DEMO_ALERT_WAIT:-60} s: see the query API's log, .run/logs/query.log)"
+fi
+say "The alert as the API shows it (state firing, the value that fired it):"
+call GET "$QUERY_URL/api/v1/alerts?state=active"
+ALERT_ID="$(python3 -c 'import json,sys; a=[x for x in json.load(open(sys.argv[1]))["alerts"] if x["rule_id"]==sys.argv[2]]; print(a[0]["id"] if a else "")' "$BODY" "$RULE_ID" 2>/dev/null || true)"
+if [[ -n "$ALERT_ID" ]]; then
+    say "Acknowledging it stops repeats and escalation until it resolves:"
+    call --key TRIBUTARY_ADMIN_KEY POST "$QUERY_URL/api/v1/alerts/$ALERT_ID/acknowledge" '{"note":"looking into it"}'
+    say "The delivery log: one notification, its attempts and status:"
+    call GET "$QUERY_URL/api/v1/alerts/notifications?alert_id=$ALERT_ID"
+fi
+if [[ -n "$RULE_ID" ]]; then
+    say "In the console: ${CONSOLE_URL:-the console}/alerts. Deleting the demo rule (its alerts go with it):"
+    call --key TRIBUTARY_ADMIN_KEY DELETE "$QUERY_URL/api/v1/alerts/rules/$RULE_ID"
 fi
 
 section "Done"

@@ -388,6 +388,9 @@ cmd_start() {
         export LLM_API_KEY="${LLM_API_KEY:-tributary-mock-key}"
     fi
     export PUBLISHER_PORT QUERY_PORT MOCK_LLM_PORT SUBSCRIBER_PORT CONSOLE_PORT
+    # A local stack: alert webhooks may go to receivers on this machine (demo.sh runs one).
+    # Deployments keep the default (false): no webhook to loopback or private networks.
+    export ALERTS_ALLOW_PRIVATE_TARGETS="${ALERTS_ALLOW_PRIVATE_TARGETS:-true}"
     export PUBLISHER_URL="http://127.0.0.1:$PUBLISHER_PORT"
     export QUERY_URL="http://127.0.0.1:$QUERY_PORT"
     export CONSOLE_URL="http://127.0.0.1:$CONSOLE_PORT"
