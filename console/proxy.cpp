@@ -45,7 +45,23 @@ void RegisterProxyRoutes(common::http::Server& server, const std::string& query_
         // The target as the client sent it: the query string stays byte for byte.
         std::string target = request.target;
         if (!target.starts_with("/")) target = request.path;
-        const auto result = client.Get(target, headers);
+        // A body goes on as it came (the server has already decoded any gzip), with its type.
+        const auto send = [&]() -> httplib::Result {
+            std::string body_type = request.get_header_value("Content-Type");
+            if (body_type.empty()) body_type = "application/json";
+            if (request.method == "POST") {
+                return client.Post(target, headers, request.body, body_type);
+            }
+            if (request.method == "PUT") {
+                return client.Put(target, headers, request.body, body_type);
+            }
+            if (request.method == "DELETE") {
+                if (request.body.empty()) return client.Delete(target, headers);
+                return client.Delete(target, headers, request.body, body_type);
+            }
+            return client.Get(target, headers);  // GET, and HEAD (the server drops the body)
+        };
+        const auto result = send();
         if (!result) {
             failures.Inc();
             const auto error = result.error();
@@ -69,6 +85,13 @@ void RegisterProxyRoutes(common::http::Server& server, const std::string& query_
     server.Get(R"(/api/v1/(analytics|events|research|users)/.+)", handler);
     // The list of events behind a chart's point is the bare path (GET /api/v1/events?...).
     server.Get("/api/v1/events", handler);
+    // Alerts are read and changed through the console (rules, acknowledge, snooze, resolve);
+    // the query API decides every scope, so the console forwards each method as it is.
+    const std::string alerts = R"(/api/v1/alerts(/.*)?)";
+    server.Get(alerts, handler);
+    server.Post(alerts, handler);
+    server.Put(alerts, handler);
+    server.Delete(alerts, handler);
 }
 
 }  // namespace tributary::console

@@ -80,8 +80,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# One file run directly by node (node:test, in this process, tests in order: they share the
-# stack and its dataset); the whole run stays within 4 minutes, each test within its timeout.
-node "$@" "$here/console.test.mjs" &
-node_pid=$!
-wait "$node_pid"
+# Each *.test.mjs file is run directly by node (node:test, in this process, tests in order:
+# they share the file's stack and its dataset), one file after the other; each file stays
+# within 4 minutes, each test within its timeout. Every file runs; the first failure is the
+# exit status.
+status=0
+for file in "$here"/*.test.mjs; do
+    node "$@" "$file" &
+    node_pid=$!
+    wait "$node_pid" || { failed=$?; ((status)) || status=$failed; }
+done
+exit "$status"

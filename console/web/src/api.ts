@@ -14,11 +14,19 @@ export function clearKey(): void {
   sessionStorage.removeItem(KEY);
 }
 
+// One field the server refused ({"error": {"details": [{"field", "reason"}]}}), e.g.
+// {field: "condition.threshold", reason: "must be a number"}.
+export interface FieldError {
+  field: string;
+  reason: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details: FieldError[] = [],
   ) {
     super(message);
   }
@@ -57,6 +65,7 @@ function headers(extra?: Record<string, string>, key?: string): Headers {
 async function errorOf(response: Response): Promise<ApiError> {
   let code = response.statusText || "error";
   let message = `HTTP ${response.status}`;
+  let details: FieldError[] = [];
   try {
     const text = await response.text();
     try {
@@ -64,6 +73,11 @@ async function errorOf(response: Response): Promise<ApiError> {
       if (body && body.error) {
         code = body.error.code ?? code;
         message = body.error.message ?? message;
+        if (Array.isArray(body.error.details)) {
+          details = body.error.details
+            .filter((d: unknown) => d && typeof d === "object")
+            .map((d: { field?: unknown; reason?: unknown }) => ({ field: String(d.field ?? ""), reason: String(d.reason ?? "") }));
+        }
       } else if (text) message = text.slice(0, 300);
     } catch {
       if (text) message = text.slice(0, 300);
@@ -71,7 +85,7 @@ async function errorOf(response: Response): Promise<ApiError> {
   } catch {
     /* body unreadable: keep the status */
   }
-  return new ApiError(response.status, code, message);
+  return new ApiError(response.status, code, message, details);
 }
 
 async function send(path: string, init: RequestInit, key?: string): Promise<Response> {
@@ -95,15 +109,25 @@ export async function apiGet<T>(path: string, query?: Query, signal?: AbortSigna
   return (await response.json()) as T;
 }
 
-export async function apiPost<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+async function apiSend<T>(method: "POST" | "PUT" | "DELETE", path: string, body: unknown, signal?: AbortSignal): Promise<T> {
   const response = await send(path, {
-    method: "POST",
-    headers: headers({ Accept: "application/json", "Content-Type": "application/json" }),
-    body: JSON.stringify(body ?? {}),
+    method,
+    headers: headers(body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" }),
+    body: body === undefined ? undefined : JSON.stringify(body),
     signal,
   });
   const text = await response.text();
   return (text ? JSON.parse(text) : {}) as T;
+}
+
+export function apiPost<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  return apiSend<T>("POST", path, body ?? {}, signal);
+}
+export function apiPut<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  return apiSend<T>("PUT", path, body ?? {}, signal);
+}
+export function apiDelete<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return apiSend<T>("DELETE", path, undefined, signal);
 }
 
 export async function apiBlob(path: string, query?: Query, signal?: AbortSignal): Promise<Blob> {
@@ -236,3 +260,122 @@ export interface EventPage {
 export function listEvents(filter: EventFilter, limit: number, cursor?: string, signal?: AbortSignal): Promise<EventPage> {
   return apiGet<EventPage>("/api/v1/events", { ...filter, limit, cursor }, signal);
 }
+
+// --- Alerts (the query API's /api/v1/alerts, through the console's proxy) -------------------
+// Reading needs the query scope; changing rules and acting on alerts needs admin (a 403
+// otherwise, shown as it comes).
+export type AlertState = "pending" | "firing" | "resolved";
+export type RuleState = "ok" | "pending" | "firing" | "resolved";
+export interface Dimension {
+  name: string;
+  value: string;
+}
+// One side of a ratio.
+export interface RatioPart {
+  event_type?: string;
+  dimension?: Dimension;
+}
+export interface Condition {
+  metric: string;
+  event_type?: string;
+  dimension?: Dimension;
+  numerator?: RatioPart;
+  denominator?: RatioPart;
+  group?: string;
+  window: string;
+  op: string;
+  threshold: number | string; // a string only when the form could not read a number: the server says why
+  for?: string;
+  resolve_threshold?: number | string | null;
+}
+export interface Channel {
+  type: "webhook" | "slack" | "email";
+  url?: string;
+  secret?: string;
+  has_secret?: boolean; // read answers: the secret itself is never returned
+  to?: string;
+}
+export interface RuleBody {
+  name: string;
+  description?: string;
+  enabled: boolean;
+  condition: Condition;
+  channels: Channel[];
+  escalation?: { after: string; channels: Channel[] } | null;
+  repeat_every?: string | null;
+}
+export interface Rule extends RuleBody {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  state: RuleState;
+  state_since: string | null;
+  last_value: number | null;
+  last_evaluated_at: string | null;
+  alert_id: string | null;
+  last_error?: string | null; // why the last evaluation failed, if it did
+}
+export interface Transition {
+  alert_id: string | null;
+  from: string;
+  to: string;
+  value: number | null;
+  at: string;
+  reason: string;
+}
+export interface Alert {
+  id: string;
+  rule_id: string;
+  rule_name: string;
+  state: AlertState;
+  value: number | null;
+  threshold: number | null;
+  op: string;
+  metric: string;
+  window?: string;
+  started_at: string;
+  fired_at: string | null;
+  resolved_at: string | null;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  ack_note?: string | null;
+  snoozed_until: string | null;
+  escalated_at: string | null;
+  resolve_reason: "condition" | "manual" | "rule_changed" | null;
+}
+export interface Notification {
+  id: string;
+  alert_id: string;
+  rule_id: string;
+  kind: "firing" | "resolved" | "escalation" | "repeat";
+  channel: { type: string; target: string };
+  status: "pending" | "sent" | "failed";
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  next_attempt_at: string | null;
+  sent_at: string | null;
+}
+export type AlertDetail = Alert & { transitions: Transition[]; notifications: Notification[] };
+export type AlertAction = "acknowledge" | "snooze" | "resolve";
+
+const ALERTS = "/api/v1/alerts";
+const seg = (s: string) => encodeURIComponent(s);
+
+export const alertsApi = {
+  rules: (signal?: AbortSignal) => apiGet<{ rules: Rule[] }>(`${ALERTS}/rules`, undefined, signal),
+  rule: (ruleId: string, signal?: AbortSignal) => apiGet<Rule>(`${ALERTS}/rules/${seg(ruleId)}`, undefined, signal),
+  createRule: (body: RuleBody) => apiPost<Rule>(`${ALERTS}/rules`, body),
+  updateRule: (ruleId: string, body: RuleBody) => apiPut<Rule>(`${ALERTS}/rules/${seg(ruleId)}`, body),
+  deleteRule: (ruleId: string) => apiDelete<{ id: string; deleted: boolean }>(`${ALERTS}/rules/${seg(ruleId)}`),
+  ruleTransitions: (ruleId: string, limit: number, signal?: AbortSignal) =>
+    apiGet<{ transitions: Transition[] }>(`${ALERTS}/rules/${seg(ruleId)}/transitions`, { limit }, signal),
+  // state: active (pending + firing, the default), firing, pending, resolved or all; newest first.
+  alerts: (query: { state?: string; rule_id?: string; limit?: number }, signal?: AbortSignal) =>
+    apiGet<{ alerts: Alert[] }>(ALERTS, query, signal),
+  alert: (alertId: string, signal?: AbortSignal) => apiGet<AlertDetail>(`${ALERTS}/${seg(alertId)}`, undefined, signal),
+  // snooze takes {"for": "1h"} (or {"until": RFC 3339}); acknowledge an optional {"note"}.
+  act: (alertId: string, action: AlertAction, body: Record<string, string> = {}) =>
+    apiPost<Alert>(`${ALERTS}/${seg(alertId)}/${action}`, body),
+};

@@ -40,8 +40,11 @@ export function clear(el: Element, ...children: Child[]): void {
 
 export function errorBox(error: unknown, testid = "error"): HTMLElement {
   const e = error instanceof ApiError ? error : new ApiError(0, "error", String((error as Error)?.message ?? error));
+  // Field problems are listed unless the message already says each of them.
+  const listed = e.details.every((d) => e.message.includes(`${d.field} ${d.reason}`));
   return h("div", { class: "error", role: "alert", "data-testid": testid },
-    e.status ? h("strong", null, `${e.status} ${e.code}`) : h("strong", null, "Error"), " ", e.message);
+    e.status ? h("strong", null, `${e.status} ${e.code}`) : h("strong", null, "Error"), " ", e.message,
+    !listed ? h("ul", { class: "error-details" }, e.details.map((d) => h("li", null, d.field ? h("code", null, d.field) : null, d.field ? ": " : null, d.reason))) : null);
 }
 
 export function loading(): HTMLElement {

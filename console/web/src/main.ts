@@ -11,6 +11,8 @@ import { kafkaPage, topicPage } from "./pages/kafka";
 import { groupPage, groupsPage } from "./pages/groups";
 import { deadLettersPage } from "./pages/deadletters";
 import { tracePage } from "./pages/trace";
+import { alertPage, alertRulesPage, alertsPage } from "./pages/alerts";
+import { alertRulePage } from "./pages/alertrule";
 
 const routes: Route[] = [
   { pattern: /^\/overview\/?$/, name: "overview", nav: "overview", page: overviewPage },
@@ -24,6 +26,11 @@ const routes: Route[] = [
   { pattern: /^\/dead-letters\/?$/, name: "deadletters", nav: "deadletters", page: deadLettersPage },
   { pattern: /^\/trace\/?$/, name: "trace", nav: "trace", page: tracePage },
   { pattern: /^\/trace\/([^/]+)$/, name: "trace", nav: "trace", page: tracePage },
+  { pattern: /^\/alerts\/?$/, name: "alerts", nav: "alerts", page: alertsPage },
+  { pattern: /^\/alerts\/rules\/?$/, name: "alerts", nav: "alerts", page: alertRulesPage },
+  { pattern: /^\/alerts\/rules\/new$/, name: "alertrule", nav: "alerts", page: alertRulePage },
+  { pattern: /^\/alerts\/rules\/([^/]+)$/, name: "alertrule", nav: "alerts", page: alertRulePage },
+  { pattern: /^\/alerts\/([^/]+)$/, name: "alert", nav: "alerts", page: alertPage },
 ];
 
 const NAV: [string, string, string][] = [
@@ -34,6 +41,7 @@ const NAV: [string, string, string][] = [
   ["groups", "/groups", "Consumer groups"],
   ["deadletters", "/dead-letters", "Dead letters"],
   ["trace", "/trace", "Trace"],
+  ["alerts", "/alerts", "Alerts"],
 ];
 
 const app = document.getElementById("app")!;
