@@ -210,11 +210,21 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                 }
             } catch (const Refusal& refusal) {
                 common::SetError(response, refusal.status, refusal.code, refusal.message, refusal.details);
-            } catch (const std::exception& e) {
+            } catch (const pqxx::failure& e) {
+                // broken connections, statement errors, the deadline's cancel
                 log->error("alerts {} {} failed: {}", request.method, request.path, e.what());
                 response.set_header("Retry-After", "2");
                 common::SetError(response, 503, "database_unavailable",
                                  "the alerts store could not be reached right now");
+            } catch (const DbPool::DeadlineExceeded& e) {
+                log->error("alerts {} {} failed: {}", request.method, request.path, e.what());
+                response.set_header("Retry-After", "2");
+                common::SetError(response, 503, "database_unavailable",
+                                 "the alerts store could not be reached right now");
+            } catch (const std::exception& e) {
+                // A bug or a stored rule edited by hand that no longer parses: not the client's.
+                log->error("alerts {} {} failed: {}", request.method, request.path, e.what());
+                common::SetError(response, 500, "internal_error", "the request failed");
             }
         };
     };
