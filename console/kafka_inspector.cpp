@@ -461,8 +461,10 @@ std::optional<GroupInfo> KafkaInspector::DescribeGroup(const std::string& group_
     }
     // Partitions assigned but with nothing committed yet count from the low watermark.
     for (const auto& [topic_partition, owner] : owners) {
+        // A named reference: clang 14 (the fuzz build) cannot capture structured bindings.
+        const auto& wanted = topic_partition;
         const bool known = std::any_of(info.partitions.begin(), info.partitions.end(), [&](const auto& p) {
-            return p.topic == topic_partition.first && p.partition == topic_partition.second;
+            return p.topic == wanted.first && p.partition == wanted.second;
         });
         if (!known) {
             GroupPartitionLag lag;

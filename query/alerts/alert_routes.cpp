@@ -450,7 +450,8 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
             if (action == "acknowledge") {
                 std::string note;
                 if (const auto it = body.find("note"); it != body.end() && !it->is_null()) {
-                    if (!it->is_string() || it->get<std::string>().size() > 1000) {
+                    if (!it->is_string() || it->get<std::string>().size() > 1000 ||
+                        it->get<std::string>().find('\0') != std::string::npos) {
                         throw Refusal{400, "validation_failed", "note must be a string of at most 1000 bytes",
                                       Json::array({{{"field", "note"}, {"reason", "must be a string of at most 1000 bytes"}}})};
                     }

@@ -146,8 +146,9 @@ CountFilter ParseFilter(const Json& object, const std::string& prefix, Problems&
         }
         const Json* value = Field(*dimension, "value");
         if (!value || !value->is_string() || value->get<std::string>().empty() ||
-            value->get<std::string>().size() > 512) {
-            problems.Add(field + ".value", "must be a string of 1 to 512 bytes");
+            value->get<std::string>().size() > 512 ||
+            value->get<std::string>().find('\0') != std::string::npos) {
+            problems.Add(field + ".value", "must be a string of 1 to 512 bytes without NUL characters");
         } else {
             parsed.value = value->get<std::string>();
         }
@@ -217,8 +218,9 @@ std::vector<Channel> ParseChannels(const Json* array, const std::string& field,
             channel.target = url->get<std::string>();
             if (const Json* secret = Field(item, "secret")) {
                 if (!secret->is_string() || secret->get<std::string>().size() < 8 ||
-                    secret->get<std::string>().size() > 256) {
-                    problems.Add(prefix + ".secret", "must be a string of 8 to 256 bytes");
+                    secret->get<std::string>().size() > 256 ||
+                    secret->get<std::string>().find('\0') != std::string::npos) {
+                    problems.Add(prefix + ".secret", "must be a string of 8 to 256 bytes without NUL characters");
                     continue;
                 }
                 channel.secret = secret->get<std::string>();
@@ -431,8 +433,9 @@ std::variant<Rule, RuleProblem> ParseRule(std::string_view body, bool operator_s
         rule.name = name->get<std::string>();
     }
     if (const Json* description = Field(json, "description")) {
-        if (!description->is_string() || description->get<std::string>().size() > kMaxDescriptionLength) {
-            problems.Add("description", "must be a string of at most 2000 bytes");
+        if (!description->is_string() || description->get<std::string>().size() > kMaxDescriptionLength ||
+            description->get<std::string>().find('\0') != std::string::npos) {
+            problems.Add("description", "must be a string of at most 2000 bytes without NUL characters");
         } else {
             rule.description = description->get<std::string>();
         }

@@ -153,6 +153,13 @@ TEST(AlertRule, ChannelsAndEscalationAreChecked) {
     body = ValidRule();
     body["name"] = "bad\nname";
     EXPECT_EQ(Fields(Parse(body)), (std::vector<std::string>{"name"}));
+    // PostgreSQL stores no NUL in TEXT or JSONB: refused up front, never a 5xx at insert.
+    body = ValidRule();
+    body["description"] = std::string("a\0b", 3);
+    body["channels"][0]["secret"] = std::string("0123456789\0", 11);
+    body["condition"]["dimension"] = {{"name", "page"}, {"value", std::string("/\0", 2)}};
+    EXPECT_EQ(Fields(Parse(body)), (std::vector<std::string>{"description", "condition.dimension.value",
+                                                             "channels[0].secret"}));
 }
 
 TEST(AlertRule, SpecRoundTripsAndPublicJsonHidesSecrets) {
