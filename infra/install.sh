@@ -31,6 +31,9 @@ packages=(
     rdkit-data
     # Segment's SDKs as test clients (tests/sdk/install.sh: npm ci, python3 -m venv)
     nodejs python3-venv
+    # alerts_itest: the certificate of its SMTP server (openssl req; aiosmtpd comes from PyPI
+    # through tests/integration/smtp_venv.sh, in a python3 -m venv)
+    openssl
     # the console's browser tests (tests/browser: playwright-core drives it headless)
     chromium
 )
