@@ -9,12 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { join } from 'node:path';
 import { launchBrowser, Stack, sleep, waitFor } from './lib/stack.mjs';
+import { makeUi, tid } from './lib/ui.mjs';
 
-const SHOTS = process.env.TRIBUTARY_SCREENSHOTS || '';
-const VIEWPORT = { width: 1280, height: 800 };
-const UI_TIMEOUT = 20000;
 const SECRET = 'browser-test-secret';
 
 // The services take their environment from this process's (lib/stack.mjs): only the query API
@@ -40,61 +37,9 @@ const receiver = createServer((request, response) => {
 });
 let hookUrl;
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
-
-async function shot(page, name) {
-    if (!SHOTS) return;
-    await page.evaluate(() => document.fonts?.ready);
-    await page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
-}
-
-const contexts = new Set();
-async function newContext(options) {
-    const context = await browser.newContext({ baseURL: stack.consoleUrl, ...options });
-    contexts.add(context);
-    context.on('close', () => contexts.delete(context));
-    return context;
-}
-
-// As in console.test.mjs: a failing test leaves a screenshot and the text of each open page.
-function uiTest(name, fn) {
-    test(name, async (t) => {
-        try {
-            await fn(t);
-        } catch (error) {
-            let i = 0;
-            for (const context of contexts) {
-                for (const page of context.pages()) {
-                    const base = join(stack.scratch, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}-${i++}`);
-                    await page.screenshot({ path: `${base}.png` }).catch(() => {});
-                    const text = await page.locator('body').innerText().catch(() => '');
-                    console.error(`--- ${page.url()} (screenshot ${base}.png) ---\n${text.slice(0, 3000)}`);
-                }
-            }
-            console.error(`--- query log ---\n${stack.logTail('query', 4000)}`);
-            throw error;
-        } finally {
-            for (const context of [...contexts]) await context.close().catch(() => {});
-        }
-    });
-}
-
-async function signIn(key, path) {
-    const context = await newContext({ viewport: VIEWPORT });
-    context.setDefaultTimeout(UI_TIMEOUT);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-    await page.goto(`/signin?next=${encodeURIComponent(path)}`);
-    await tid(page, 'signin-key').fill(key.secret);
-    await tid(page, 'signin-submit').click();
-    await page.locator('main[data-page]:not([data-page="signin"])').waitFor();
-    return page;
-}
-
-async function openPage(page, path, dataPage) {
-    await page.goto(path);
-    await page.locator(`main[data-page="${dataPage}"]`).waitFor();
-}
+const { shot, uiTest, signIn, openPage } = makeUi(stack, () => browser, {
+    onFailure: () => `--- query log ---\n${stack.logTail('query', 4000)}`,
+});
 
 // What the query API says, through the console's proxy (the path the pages use).
 const api = (key, path, init) => stack.consoleApi(key, path, init);
@@ -134,7 +79,7 @@ describe('alerts in a real browser', { timeout: 240000 }, () => {
     }
 
     uiTest('alerts: a rule made in the form fires on error events, is acknowledged, and its webhook is delivered', async () => {
-        const page = await signIn(stack.keys.aAdmin, '/alerts');
+        const page = await signIn(stack.keys.aAdmin, { path: '/alerts' });
         assert.equal(await page.locator('main').getAttribute('data-page'), 'alerts');
         assert.equal(await tid(page, 'nav-alerts').getAttribute('aria-current'), 'page');
         await tid(page, 'alerts-none').waitFor();
@@ -258,7 +203,7 @@ describe('alerts in a real browser', { timeout: 240000 }, () => {
 
     uiTest('alerts: a query-only key sees the alert but may not act on it; another tenant sees nothing', async () => {
         assert.ok(state.alertId, 'the first test made an alert');
-        const page = await signIn(stack.keys.aQuery, '/alerts');
+        const page = await signIn(stack.keys.aQuery, { path: '/alerts' });
         const row = page.locator(`[data-testid="alert-row"][data-alert-id="${state.alertId}"]`);
         await row.waitFor();
         await row.locator('[data-testid="alert-snooze"]').click();
@@ -268,7 +213,7 @@ describe('alerts in a real browser', { timeout: 240000 }, () => {
         assert.equal((await api(stack.keys.aQuery, `/api/v1/alerts/${state.alertId}`)).json.snoozed_until, null);
 
         // Tenant B: its lists are empty and A's alert and rule are not found.
-        const other = await signIn(stack.keys.bQuery, `/alerts/${state.alertId}`);
+        const other = await signIn(stack.keys.bQuery, { path: `/alerts/${state.alertId}` });
         const missing = other.locator('[role="alert"]');
         await missing.waitFor();
         assert.match(await missing.innerText(), /^404\b/);
@@ -283,7 +228,7 @@ describe('alerts in a real browser', { timeout: 240000 }, () => {
 
     uiTest('alerts: resolved by hand, then the rule is deleted in the form', async () => {
         assert.ok(state.alertId, 'the first test made an alert');
-        const page = await signIn(stack.keys.aAdmin, `/alerts/${state.alertId}`);
+        const page = await signIn(stack.keys.aAdmin, { path: `/alerts/${state.alertId}` });
         await tid(page, 'alert-snooze').waitFor();
         await tid(page, 'alerts-snooze-for').selectOption('1h');
         await tid(page, 'alert-snooze').click();

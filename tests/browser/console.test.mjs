@@ -5,13 +5,10 @@
 // TRIBUTARY_SCREENSHOTS=DIR saves one screenshot per page (docs/images/console-*.png).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { launchBrowser, Stack, sleep, waitFor } from './lib/stack.mjs';
 import * as D from './lib/dataset.mjs';
+import { makeUi, tid, UI_TIMEOUT, VIEWPORT } from './lib/ui.mjs';
 
-const SHOTS = process.env.TRIBUTARY_SCREENSHOTS || '';
-const VIEWPORT = { width: 1280, height: 800 };
-const UI_TIMEOUT = 20000;
 
 const stack = new Stack();
 let browser;
@@ -19,63 +16,7 @@ const tag = `t${stack.suffix.replace(/_/g, '')}`;  // ids of this run: `${tag}-s
 const tagB = `${tag}b`;
 const known = {};  // filled in `before`: the Kafka coordinates of known messages
 
-const tid = (page, id) => page.locator(`[data-testid="${id}"]`);
-
-async function shot(page, name) {
-    if (!SHOTS) return;
-    await page.evaluate(() => document.fonts?.ready);
-    await page.screenshot({ path: join(SHOTS, `console-${name}.png`) });
-}
-
-// Every context a test opens, so a failing test can leave a screenshot and the page's text.
-const contexts = new Set();
-async function newContext(options) {
-    const context = await browser.newContext({ baseURL: stack.consoleUrl, ...options });
-    contexts.add(context);
-    context.on('close', () => contexts.delete(context));
-    return context;
-}
-
-// Runs a test; when it fails, saves what each open page showed into the scratch folder (run.sh
-// keeps it and prints where), then closes the test's contexts either way.
-function uiTest(name, fn) {
-    test(name, async (t) => {
-        try {
-            await fn(t);
-        } catch (error) {
-            let i = 0;
-            for (const context of contexts) {
-                for (const page of context.pages()) {
-                    const base = join(stack.scratch, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}-${i++}`);
-                    await page.screenshot({ path: `${base}.png` }).catch(() => {});
-                    const text = await page.locator('body').innerText().catch(() => '');
-                    console.error(`--- ${page.url()} (screenshot ${base}.png) ---\n${text.slice(0, 3000)}`);
-                }
-            }
-            throw error;
-        } finally {
-            for (const context of [...contexts]) await context.close().catch(() => {});
-        }
-    });
-}
-
-// A fresh tab (its own sessionStorage) signed in with `key` through the sign-in form.
-async function signIn(key, { viewport = VIEWPORT, path = '/overview' } = {}) {
-    const context = await newContext({ viewport });
-    context.setDefaultTimeout(UI_TIMEOUT);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-    await page.goto(`/signin?next=${encodeURIComponent(path)}`);
-    await tid(page, 'signin-key').fill(key.secret);
-    await tid(page, 'signin-submit').click();
-    await page.locator('main[data-page]:not([data-page="signin"])').waitFor();
-    return page;
-}
-
-async function openPage(page, path, dataPage) {
-    await page.goto(path);
-    await page.locator(`main[data-page="${dataPage}"]`).waitFor();
-}
+const { shot, newContext, uiTest, signIn, openPage } = makeUi(stack, () => browser);
 
 const dataValue = async (locator) => Number(await locator.getAttribute('data-value'));
 
