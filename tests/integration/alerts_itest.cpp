@@ -33,23 +33,10 @@ constexpr auto kInterval = 1s;  // ALERTS_INTERVAL_S of every query API here
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-std::string Admin(const std::string& database_url, const std::string& args) {
-    return Run("DATABASE_URL='" + database_url + "' " +
-               Infra::Get().Binary("tools/admin/tributary-admin") + " " + args);
-}
+using Key = ApiKey;
 
-struct Key {
-    std::string id;
-    std::string secret;
-};
-
-Key CreateKey(const std::string& database_url, const std::string& tenant,
-              const std::string& scopes) {
-    const std::string out =
-        Admin(database_url, "key create --tenant " + tenant + " --scopes " + scopes + " --json");
-    const auto json = Json::parse(out, nullptr, false);
-    if (!json.is_object()) throw std::runtime_error("tributary-admin printed no JSON: " + out);
-    return {json.at("id"), json.at("key")};
+Key CreateKey(const std::string& database_url, const std::string& tenant, const std::string& scopes) {
+    return CreateApiKey(database_url, tenant, scopes);
 }
 
 // A tenant of its own for each test: alerts, rules and counts never mix between tests.
@@ -61,7 +48,6 @@ struct Tenant {
 Tenant CreateTenant(const std::string& database_url, const std::string& name) {
     Tenant tenant;
     tenant.id = name + "-" + std::to_string(getpid());
-    Admin(database_url, "tenant create " + tenant.id);
     tenant.ingest = CreateKey(database_url, tenant.id, "ingest");
     tenant.reader = CreateKey(database_url, tenant.id, "query");
     tenant.admin = CreateKey(database_url, tenant.id, "query,admin");
@@ -239,7 +225,8 @@ class AlertsTest : public ::testing::Test {
         ports_ = {FreePort(), FreePort(), FreePort()};
         env_ = new Env(AlertsEnv(database_->Url(), ports_, *smtp_));
         // tributary-admin applies the migrations before the services start.
-        Admin(database_->Url(), "tenant list");
+        itest::Run("DATABASE_URL=" + ShellQuote(database_->Url()) + " " +
+            ShellQuote(Infra::Get().Binary("tools/admin/tributary-admin")) + " tenant list");
         subscriber_ = StartSubscriber(*env_, ports_.subscriber).release();
         query_ = StartQuery(*env_, ports_.query).release();
         publisher_ = StartPublisher(*env_, ports_.publisher).release();

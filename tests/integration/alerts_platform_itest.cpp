@@ -15,24 +15,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string Quote(const std::string& text) {
-    std::string quoted = "'";
-    for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
-
-// A key made by the real tributary-admin (the only way to grant the operator scope).
-std::string CreateKey(const TestDatabase& database, const std::string& tenant, const std::string& scopes) {
-    const std::string admin = Quote(Infra::Get().Binary("tools/admin/tributary-admin"));
-    const std::string prefix = "DATABASE_URL=" + Quote(database.Url()) + " " + admin;
-    Run(prefix + " tenant create " + Quote(tenant) + " >/dev/null 2>&1");
-    const std::string output =
-        Run(prefix + " key create --tenant " + Quote(tenant) + " --scopes " + scopes + " --json 2>/dev/null");
-    const Json key = Json::parse(output, nullptr, false);
-    if (!key.is_object() || !key.contains("key")) throw std::runtime_error("key create failed: " + output);
-    return key["key"];
-}
-
 class Receiver {
 public:
     Receiver() : port_(FreePort()) {
@@ -78,8 +60,8 @@ TEST(PlatformAlerts, DeadLettersAndConsumerLagFireFromKafkaAndLagResolves) {
     auto subscriber = StartSubscriber(env, ports.subscriber);
     auto query = std::make_unique<Process>("query", Infra::Get().Binary("query/tributary-query"), env);
     ASSERT_TRUE(WaitReady(ports.query, 60s)) << query->LogTail();
-    const std::string operator_key = CreateKey(database, "ops-" + UniqueSuffix(), "query,admin,operator");
-    const std::string tenant_key = CreateKey(database, "team-" + UniqueSuffix(), "query,admin");
+    const std::string operator_key = CreateApiKey(database.Url(), "ops-" + UniqueSuffix(), "query,admin,operator").secret;
+    const std::string tenant_key = CreateApiKey(database.Url(), "team-" + UniqueSuffix(), "query,admin").secret;
     Receiver receiver;
     const auto create = [&](const std::string& key, const Json& condition) {
         const Json rule = {{"name", condition["metric"]},

@@ -623,4 +623,24 @@ int64_t SendAnalytics(int port, const std::string& user_prefix, int64_t count, i
     return acked;
 }
 
+std::string ShellQuote(const std::string& text) {
+    std::string quoted = "'";
+    for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+ApiKey CreateApiKey(const std::string& database_url, const std::string& tenant, const std::string& scopes) {
+    const std::string admin =
+        "DATABASE_URL=" + ShellQuote(database_url) + " " + ShellQuote(Infra::Get().Binary("tools/admin/tributary-admin"));
+    Run(admin + " tenant create " + ShellQuote(tenant) + " >/dev/null 2>&1 || true");  // may exist
+    // stdout only: the JSON (Run merges stderr, where log lines go).
+    const std::string output = Run("(" + admin + " key create --tenant " + ShellQuote(tenant) +
+                                   " --scopes " + ShellQuote(scopes) + " --json 2>/dev/null)");
+    const nlohmann::json key = nlohmann::json::parse(output, nullptr, false);
+    if (!key.is_object() || !key.contains("key") || !key.contains("id")) {
+        throw std::runtime_error("tributary-admin key create printed no key: " + output);
+    }
+    return {key["id"], key["key"]};
+}
+
 }  // namespace tributary::itest

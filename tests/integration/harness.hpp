@@ -45,6 +45,18 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 // Runs a shell command; returns its stdout. Throws std::runtime_error on a non-zero exit.
 std::string Run(const std::string& command);
 
+// `text` as one single-quoted shell word.
+std::string ShellQuote(const std::string& text);
+
+// An API key made by the real tributary-admin (the only way to grant the operator scope):
+// creates `tenant` when it is missing, then a key with `scopes` ("query,admin"). Throws when
+// tributary-admin does not print the key.
+struct ApiKey {
+    std::string id;
+    std::string secret;
+};
+ApiKey CreateApiKey(const std::string& database_url, const std::string& tenant, const std::string& scopes);
+
 // A child process of one of our binaries, with the parent's environment plus `env`. Output
 // goes to a log file whose tail is printed when the process is killed unexpectedly.
 class Process {
