@@ -13,6 +13,7 @@
 namespace tributary::query {
 namespace {
 
+using common::auth::ActorOf;
 using common::auth::Principal;
 using common::auth::Scope;
 using Json = nlohmann::json;
@@ -99,10 +100,6 @@ void SetKeyNotFound(httplib::Response& response, const std::string& key_id) {
     common::SetError(response, 404, "not_found", "no key " + key_id);
 }
 
-std::string Actor(const Principal& principal) {
-    if (principal.key_id.empty()) return "anonymous:" + principal.tenant_id;
-    return "key:" + principal.key_id;
-}
 
 }  // namespace
 
@@ -243,13 +240,13 @@ void RegisterAdminRoutes(common::http::Server& server, storage::KeyRepository& k
                         return SetProblem(response, *error);
                     }
                     auto created = keys.CreateKey(principal.tenant_id,
-                                                  std::get<storage::KeySpec>(spec), Actor(principal));
+                                                  std::get<storage::KeySpec>(spec), ActorOf(principal));
                     if (auto* problem = std::get_if<storage::KeyProblem>(&created)) {
                         return SetKeyProblem(response, *problem);
                     }
                     const auto& key = std::get<storage::NewKey>(created);
                     log->info("key created: id={} tenant={} scopes={} actor={}", key.info.key_id,
-                              key.info.tenant_id, key.info.scopes.ToString(), Actor(principal));
+                              key.info.tenant_id, key.info.scopes.ToString(), ActorOf(principal));
                     common::SetJson(response, 201, storage::NewKeyJson(key));
                 }));
 
@@ -267,12 +264,12 @@ void RegisterAdminRoutes(common::http::Server& server, storage::KeyRepository& k
                   handle([&keys, log](const httplib::Request& request, httplib::Response& response,
                                       const Principal& principal) {
                       const std::string key_id = request.matches[1];
-                      auto revoked = keys.RevokeKey(principal.tenant_id, key_id, Actor(principal));
+                      auto revoked = keys.RevokeKey(principal.tenant_id, key_id, ActorOf(principal));
                       if (auto* problem = std::get_if<storage::KeyProblem>(&revoked)) {
                           return SetKeyProblem(response, *problem);
                       }
                       log->info("key revoked: id={} tenant={} actor={}", key_id,
-                                principal.tenant_id, Actor(principal));
+                                principal.tenant_id, ActorOf(principal));
                       common::SetJson(response, 200,
                                       storage::KeyInfoJson(std::get<storage::KeyInfo>(revoked)));
                   }));
@@ -297,13 +294,13 @@ void RegisterAdminRoutes(common::http::Server& server, storage::KeyRepository& k
                     Json::array({{{"field", "id"}, {"reason", "has the operator scope"}}}));
             }
             auto rotated = keys.RotateKey(principal.tenant_id, key_id,
-                                          std::get<std::chrono::seconds>(grace), Actor(principal));
+                                          std::get<std::chrono::seconds>(grace), ActorOf(principal));
             if (auto* problem = std::get_if<storage::KeyProblem>(&rotated)) {
                 return SetKeyProblem(response, *problem);
             }
             const auto& result = std::get<storage::RotatedKey>(rotated);
             log->info("key rotated: id={} new_id={} tenant={} actor={}", key_id,
-                      result.replacement.info.key_id, principal.tenant_id, Actor(principal));
+                      result.replacement.info.key_id, principal.tenant_id, ActorOf(principal));
             Json body = storage::NewKeyJson(result.replacement);
             body["previous"] = {
                 {"id", result.previous.key_id},

@@ -33,6 +33,12 @@ struct Principal {
     std::optional<double> burst;
 };
 
+// Who acted, as audit trails and logs name it: "key:<key_id>", or "anonymous:<tenant>".
+inline std::string ActorOf(const Principal& principal) {
+    if (principal.key_id.empty()) return "anonymous:" + principal.tenant_id;
+    return "key:" + principal.key_id;
+}
+
 // The one place a service decides the caller: returns the principal when the request may go
 // on with `scope`; otherwise has already written the answer (401, 403, 429 or 503) into the
 // response and returns nullopt. Thread-safe.

@@ -1,5 +1,7 @@
 #include "query/alerts/alert_metrics.hpp"
 
+#include "storage/rollup_delta.hpp"
+
 #include <algorithm>
 #include <set>
 #include <unordered_map>
@@ -32,21 +34,21 @@ bool IsCountRule(const Rule& rule) {
            (c.metric == Metric::kRatio && !IsRawRule(rule));
 }
 
-// The dimension columns of user_analytics_events, by name (validated by ParseRule).
-int DimensionIndex(const std::string& name) {
-    static const char* const kNames[] = {"page", "referrer", "source", "device",
-                                         "os",   "browser",  "country"};
-    for (int i = 0; i < 7; ++i) {
-        if (name == kNames[i]) return i;
+// The dimension columns of user_analytics_events are named as the rollups' dimensions
+// (validated by ParseRule).
+constexpr size_t kDimensionCount = storage::kRollupDimensions.size();
+size_t DimensionIndex(const std::string& name) {
+    for (size_t i = 0; i < kDimensionCount; ++i) {
+        if (name == storage::kRollupDimensions[i]) return i;
     }
-    return -1;
+    return 0;  // not reached: ParseRule accepts only these names
 }
 
 struct RawRow {
     int64_t time_us;
     std::string event_type;
     int64_t user;  // user_no
-    std::optional<std::string> dims[7];
+    std::optional<std::string> dims[kDimensionCount];
 };
 
 bool Matches(const CountFilter& filter, const RawRow& row) {
@@ -219,7 +221,7 @@ private:
     // --- unique users and dimension filters: every raw row of the longest such window, once
     void MeasureRaw(const std::vector<const Rule*>& rules, std::map<std::string, MetricValue>& out) {
         std::chrono::seconds longest{0};
-        bool wanted[7] = {};
+        bool wanted[kDimensionCount] = {};
         for (const Rule* rule : rules) {
             const Condition& c = rule->condition;
             longest = std::max(longest, c.window);
@@ -227,12 +229,12 @@ private:
                 if (filter->dimension) wanted[DimensionIndex(filter->dimension->name)] = true;
             }
         }
-        static const char* const kColumns[] = {"page", "referrer", "source", "device",
-                                               "os",   "browser",  "country"};
         std::string sql =
             "SELECT tenant_id, (extract(epoch FROM event_time) * 1000000)::bigint, event_type, "
             "coalesce(user_no, 0)";
-        for (int i = 0; i < 7; ++i) sql += wanted[i] ? std::string(", ") + kColumns[i] : ", NULL";
+        for (size_t i = 0; i < kDimensionCount; ++i) {
+            sql += wanted[i] ? ", " + std::string(storage::kRollupDimensions[i]) : ", NULL";
+        }
         sql += " FROM user_analytics_events WHERE tenant_id = ANY($1::text[]) AND event_time >= $2::timestamptz "
                "AND event_time <= $3::timestamptz";
         std::map<std::string, std::vector<RawRow>> rows;
@@ -240,8 +242,9 @@ private:
                                                 Timestamp(now_us_ - longest.count() * 1'000'000),
                                                 Timestamp(now_us_))) {
             RawRow raw{row[1].as<int64_t>(), row[2].as<std::string>(), row[3].as<int64_t>(), {}};
-            for (int i = 0; i < 7; ++i) {
-                if (wanted[i] && !row[4 + i].is_null()) raw.dims[i] = row[4 + i].as<std::string>();
+            for (size_t i = 0; i < kDimensionCount; ++i) {
+                const auto field = row[static_cast<int>(4 + i)];
+                if (wanted[i] && !field.is_null()) raw.dims[i] = field.as<std::string>();
             }
             rows[row[0].as<std::string>()].push_back(std::move(raw));
         }

@@ -12,6 +12,7 @@
 namespace tributary::query::alerts {
 namespace {
 
+using common::auth::ActorOf;
 using common::auth::Principal;
 using common::auth::Scope;
 using Json = nlohmann::json;
@@ -39,10 +40,6 @@ Json TextJson(const pqxx::field& field) {
     return field.as<std::string>();
 }
 
-std::string Actor(const Principal& principal) {
-    if (principal.key_id.empty()) return "anonymous:" + principal.tenant_id;
-    return "key:" + principal.key_id;
-}
 
 // Parses ?limit= (1..max, default `fallback`).
 int Limit(const Request& request, int fallback, int max) {
@@ -210,21 +207,18 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                 }
             } catch (const Refusal& refusal) {
                 common::SetError(response, refusal.status, refusal.code, refusal.message, refusal.details);
-            } catch (const pqxx::failure& e) {
-                // broken connections, statement errors, the deadline's cancel
-                log->error("alerts {} {} failed: {}", request.method, request.path, e.what());
-                response.set_header("Retry-After", "2");
-                common::SetError(response, 503, "database_unavailable",
-                                 "the alerts store could not be reached right now");
-            } catch (const DbPool::DeadlineExceeded& e) {
-                log->error("alerts {} {} failed: {}", request.method, request.path, e.what());
-                response.set_header("Retry-After", "2");
-                common::SetError(response, 503, "database_unavailable",
-                                 "the alerts store could not be reached right now");
             } catch (const std::exception& e) {
-                // A bug or a stored rule edited by hand that no longer parses: not the client's.
                 log->error("alerts {} {} failed: {}", request.method, request.path, e.what());
-                common::SetError(response, 500, "internal_error", "the request failed");
+                // PostgreSQL failures (broken connections, statement errors, the deadline's
+                // cancel, no free connection in time) are 503; anything else is a bug or a
+                // stored rule edited by hand that no longer parses: not the client's doing.
+                if (dynamic_cast<const pqxx::failure*>(&e) || dynamic_cast<const DbPool::DeadlineExceeded*>(&e)) {
+                    response.set_header("Retry-After", "2");
+                    common::SetError(response, 503, "database_unavailable",
+                                     "the alerts store could not be reached right now");
+                } else {
+                    common::SetError(response, 500, "internal_error", "the request failed");
+                }
             }
         };
     };
@@ -271,7 +265,7 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                         "INSERT INTO alert_rules (id, tenant_id, name, spec, enabled, created_by) "
                         "VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
                         rule.id, rule.tenant_id, rule.name, RuleSpec(rule).dump(), rule.enabled,
-                        Actor(principal));
+                        ActorOf(principal));
                     txn.exec_params(
                         "INSERT INTO alert_rule_state (rule_id, tenant_id, state, since) "
                         "VALUES ($1, $2, 'ok', now())",
@@ -279,7 +273,7 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                     const auto row = FindRule(txn, principal.tenant_id, rule.id);
                     txn.commit();
                     log->info("alert rule created: id={} tenant={} metric={} actor={}", rule.id,
-                              rule.tenant_id, MetricName(rule.condition.metric), Actor(principal));
+                              rule.tenant_id, MetricName(rule.condition.metric), ActorOf(principal));
                     common::SetJson(response, 201, RuleRowJson(*row));
                 }));
 
@@ -317,7 +311,7 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                    const auto row = FindRule(txn, principal.tenant_id, id);
                    txn.commit();
                    log->info("alert rule updated: id={} tenant={} actor={}", id, principal.tenant_id,
-                             Actor(principal));
+                             ActorOf(principal));
                    common::SetJson(response, 200, RuleRowJson(*row));
                }));
 
@@ -332,7 +326,7 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                       if (deleted.empty()) throw NotFound("alert rule", id);
                       txn.commit();
                       log->info("alert rule deleted: id={} tenant={} actor={}", id, principal.tenant_id,
-                                Actor(principal));
+                                ActorOf(principal));
                       common::SetJson(response, 200, {{"id", id}, {"deleted", true}});
                   }));
 
@@ -460,9 +454,9 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                 txn.exec_params(
                     "UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, $2::timestamptz), "
                     "acknowledged_by = coalesce(acknowledged_by, $3), ack_note = NULLIF($4, '') WHERE id = $1",
-                    id, SqlTime(now), Actor(principal), note);
+                    id, SqlTime(now), ActorOf(principal), note);
                 RecordTransition(txn, rule, id, state, state, value, now,
-                                 "acknowledged by " + Actor(principal) + (note.empty() ? "" : ": " + note));
+                                 "acknowledged by " + ActorOf(principal) + (note.empty() ? "" : ": " + note));
             } else if (action == "snooze") {
                 std::optional<common::SystemTime> until;
                 const auto until_field = body.find("until");
@@ -484,7 +478,7 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                 txn.exec_params("UPDATE alerts SET snoozed_until = $2::timestamptz WHERE id = $1", id,
                                 SqlTime(*until));
                 RecordTransition(txn, rule, id, state, state, value, now,
-                                 "snoozed until " + common::FormatRfc3339(*until) + " by " + Actor(principal));
+                                 "snoozed until " + common::FormatRfc3339(*until) + " by " + ActorOf(principal));
             } else {
                 txn.exec_params(
                     "UPDATE alerts SET state = 'resolved', resolved_at = $2::timestamptz, "
@@ -495,7 +489,7 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
                     "alert_id = NULL WHERE rule_id = $1 AND alert_id = $3",
                     rule.id, SqlTime(now), id);
                 RecordTransition(txn, rule, id, state, "resolved", value, now,
-                                 "resolved by " + Actor(principal));
+                                 "resolved by " + ActorOf(principal));
                 if (state == "firing") {
                     std::vector<Channel> channels = rule.channels;
                     if (locked[3].as<bool>()) {
@@ -510,7 +504,7 @@ void RegisterAlertRoutes(common::http::Server& server, DbPool& pool, common::aut
             }
             const auto alert = FindAlert(txn, principal.tenant_id, id);
             txn.commit();
-            log->info("alert {} {}: tenant={} actor={}", id, action, principal.tenant_id, Actor(principal));
+            log->info("alert {} {}: tenant={} actor={}", id, action, principal.tenant_id, ActorOf(principal));
             common::SetJson(response, 200, *alert);
         };
     };

@@ -1,5 +1,6 @@
 #include "query/alerts/delivery.hpp"
 
+#include "common/backoff.hpp"
 #include "common/logging.hpp"
 
 #include <arpa/inet.h>
@@ -162,11 +163,8 @@ DeliveryConfig ReadDeliveryConfig(common::EnvReader& env) {
 }
 
 std::chrono::milliseconds RetryDelay(const DeliveryConfig& config, int failed_attempts) {
-    double delay = static_cast<double>(config.retry_initial.count());
-    for (int i = 1; i < failed_attempts && delay < static_cast<double>(config.retry_max.count()); ++i) {
-        delay *= 2;
-    }
-    return std::min(config.retry_max, std::chrono::milliseconds(static_cast<int64_t>(delay)));
+    return common::Backoff::Ceiling(config.retry_initial, config.retry_max, 2.0,
+                                    std::max(0, failed_attempts - 1));
 }
 
 std::string SignWebhook(std::string_view secret, std::string_view timestamp, std::string_view body) {
@@ -371,8 +369,8 @@ SendResult CurlSender::Mail(const std::string& to, const std::string& message) {
     long code = 0;
     curl_easy_getinfo(curl.handle, CURLINFO_RESPONSE_CODE, &code);
     if (rc == CURLE_OK) return {true, false, static_cast<int>(code), ""};
-    // 5xx SMTP replies to the recipient are permanent (no such mailbox); the rest is retried.
-    const bool permanent = rc == CURLE_SEND_ERROR ? false : (code >= 500 && code < 600);
+    // A 5xx SMTP reply is permanent (no such mailbox, relay refused); the rest is retried.
+    const bool permanent = code >= 500 && code < 600;
     return {false, permanent, code ? std::optional<int>(static_cast<int>(code)) : std::nullopt,
             std::string("SMTP: ") + (error[0] ? error : curl_easy_strerror(rc))};
 }

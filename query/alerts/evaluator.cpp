@@ -88,8 +88,8 @@ std::vector<Channel> NotifiedChannels(const Rule& rule, bool escalated) {
 
 // Applies one rule's round in its own transaction, deciding again from the state locked
 // there (an API call may have resolved the alert since the snapshot). Returns false when the
-// rule disappeared meanwhile.
-bool ApplyRule(pqxx::connection& connection, const Rule& rule, const MetricValue& measured,
+// rule disappeared meanwhile, else the state it left the rule in.
+std::optional<State> ApplyRule(pqxx::connection& connection, const Rule& rule, const MetricValue& measured,
                SystemTime now, RoundStats& stats, common::MetricsRegistry& metrics) {
     pqxx::work txn(connection);
     txn.exec_params(
@@ -101,7 +101,7 @@ bool ApplyRule(pqxx::connection& connection, const Rule& rule, const MetricValue
         "SELECT state, " + Us("since") + ", coalesce(alert_id, '') FROM alert_rule_state "
         "WHERE rule_id = $1 FOR UPDATE",
         rule.id);
-    if (locked.empty()) return false;
+    if (locked.empty()) return std::nullopt;
     const State state = ParseState(locked[0][0].as<std::string>()).value_or(State::kOk);
     const SystemTime since = Time(locked[0][1]);
     std::string alert_id = locked[0][2].as<std::string>();
@@ -214,13 +214,8 @@ bool ApplyRule(pqxx::connection& connection, const Rule& rule, const MetricValue
         "UPDATE alert_rule_state SET value = $2::double precision, evaluated_at = $3::timestamptz, "
         "error = NULLIF($4, '') WHERE rule_id = $1",
         rule.id, Nullable(SqlDouble(value)), SqlTime(now), measured.error);
-    if (action != Action::kNone && (action == Action::kOpenPending || action == Action::kOpenFiring ||
-                                    action == Action::kFire)) {
-        txn.exec_params("UPDATE alerts SET value = $2::double precision WHERE id = $1", alert_id,
-                        Nullable(SqlDouble(value)));
-    }
     txn.commit();
-    return true;
+    return TargetState(action, state);
 }
 
 bool NeedsOwnTransaction(const Snapshot& item, const MetricValue& measured, SystemTime now) {
@@ -272,52 +267,39 @@ RoundStats Evaluator::EvaluateOnce(pqxx::connection& connection, SystemTime now)
     // values are written in one statement.
     std::string values;
     size_t firing = 0;
-    pqxx::nontransaction quoting(connection);
     for (const auto& item : snapshot) {
         const MetricValue& value = measured[item.rule.id];
         if (!value.error.empty()) ++stats.errors;
-        if (NeedsOwnTransaction(item, value, now)) continue;
-        if (item.state == State::kFiring) ++firing;
-        if (!item.rule.enabled) continue;
-        values += values.empty() ? "" : ",";
-        values += "(" + quoting.quote(item.rule.id) + "," +
-                  (value.value ? quoting.quote(*SqlDouble(value.value)) : "NULL") + "::double precision," +
-                  quoting.quote(value.error) + ")";
-    }
-    quoting.commit();
-    for (const auto& item : snapshot) {
-        const MetricValue& value = measured[item.rule.id];
-        if (!NeedsOwnTransaction(item, value, now)) continue;
-        try {
-            ApplyRule(connection, item.rule, value, now, stats, metrics_);
-        } catch (const pqxx::broken_connection&) {
-            throw;
-        } catch (const pqxx::foreign_key_violation&) {
-            continue;  // the rule was deleted since the snapshot
-        } catch (const std::exception& e) {
-            // One rule's failure (a bug, a constraint) must not stop the others' evaluation.
-            ++stats.errors;
-            common::GetLogger("alerts")->error("alert rule {}: round not applied: {}", item.rule.id,
-                                               e.what());
+        if (NeedsOwnTransaction(item, value, now)) {
+            try {
+                const auto after = ApplyRule(connection, item.rule, value, now, stats, metrics_);
+                firing += after == State::kFiring;
+            } catch (const pqxx::broken_connection&) {
+                throw;
+            } catch (const pqxx::foreign_key_violation&) {
+                // the rule was deleted since the snapshot
+            } catch (const std::exception& e) {
+                // One rule's failure (a bug, a constraint) must not stop the others' evaluation.
+                ++stats.errors;
+                common::GetLogger("alerts")->error("alert rule {}: round not applied: {}", item.rule.id,
+                                                   e.what());
+            }
             continue;
         }
-        const Action action = DecideFor(item.rule, item.state, item.since, value, now);
-        const State after = TargetState(action, item.state);
-        if (after == State::kFiring) ++firing;
+        firing += item.state == State::kFiring;
+        if (!item.rule.enabled) continue;
+        values += values.empty() ? "" : ",";
+        values += "(" + connection.quote(item.rule.id) + "," +
+                  (value.value ? connection.quote(*SqlDouble(value.value)) : "NULL") +
+                  "::double precision," + connection.quote(value.error) + ")";
     }
+    // Every rule has its state row (written with the rule, or by ApplyRule).
     if (!values.empty()) {
         pqxx::work txn(connection);
         txn.exec_params(
             "UPDATE alert_rule_state s SET value = v.value, evaluated_at = $1::timestamptz, "
             "error = NULLIF(v.error, '') FROM (VALUES " + values + ") AS v (rule_id, value, error) "
             "WHERE s.rule_id = v.rule_id",
-            SqlTime(now));
-        // Rules never evaluated before get their state row.
-        txn.exec_params(
-            "INSERT INTO alert_rule_state (rule_id, tenant_id, state, since, evaluated_at) "
-            "SELECT id, tenant_id, 'ok', $1::timestamptz, $1::timestamptz FROM alert_rules r "
-            "WHERE NOT EXISTS (SELECT 1 FROM alert_rule_state s WHERE s.rule_id = r.id) "
-            "ON CONFLICT (rule_id) DO NOTHING",
             SqlTime(now));
         txn.commit();
     }
@@ -364,11 +346,7 @@ void Evaluator::Run(common::ShutdownSignals& signals) {
             round_failures_.Inc();
             log->warn("alerts evaluation failed: {}", e.what());
             // A broken session has lost the lock with it: start over on a new connection.
-            if (connection && !connection->is_open()) {
-                leader_.store(false);
-                leader_gauge_.Set(0);
-            }
-            if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
+            if (dynamic_cast<const pqxx::broken_connection*>(&e) || !connection || !connection->is_open()) {
                 connection.reset();
                 leader_.store(false);
                 leader_gauge_.Set(0);

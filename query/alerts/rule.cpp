@@ -1,5 +1,7 @@
 #include "query/alerts/rule.hpp"
 
+#include "storage/rollup_delta.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -25,8 +27,6 @@ struct Problems {
     }
 };
 
-constexpr std::string_view kDimensions[] = {"page",   "referrer", "source", "device",
-                                            "os",     "browser",  "country"};
 constexpr size_t kMaxChannels = 10;
 constexpr size_t kMaxNameLength = 200;
 constexpr size_t kMaxDescriptionLength = 2000;
@@ -136,7 +136,7 @@ CountFilter ParseFilter(const Json& object, const std::string& prefix, Problems&
         const Json* name = Field(*dimension, "name");
         bool known = false;
         if (name && name->is_string()) {
-            for (const auto candidate : kDimensions) known = known || name->get<std::string>() == candidate;
+            for (const auto candidate : storage::kRollupDimensions) known = known || name->get<std::string>() == candidate;
         }
         if (!known) {
             problems.Add(field + ".name",
