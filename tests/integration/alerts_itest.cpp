@@ -522,6 +522,24 @@ TEST_F(AlertsTest, RulesOfOneTenantNeverSeeAnotherTenantsEvents) {
         EXPECT_NE(r["id"], noisy_rule);
     const Json noisy_alerts = GetJson(noisy.reader, "/api/v1/alerts");
     ASSERT_EQ(noisy_alerts["alerts"].size(), 1u);
+    // The quiet tenant's keys, given the noisy tenant's real ids as an attacker would guess or
+    // steal them: nothing of it is shown and nothing changes.
+    const std::string noisy_alert = noisy_alerts["alerts"][0]["id"];
+    EXPECT_EQ(Call(quiet.reader, "GET", "/api/v1/alerts/" + noisy_alert).status, 404);
+    for (const char* action : {"acknowledge", "snooze", "resolve"}) {
+        const auto refused = Call(quiet.admin, "POST", "/api/v1/alerts/" + noisy_alert + "/" + action,
+                                  Json{{"for", "1h"}});
+        EXPECT_EQ(refused.status, 404) << action << ": " << refused.body;
+    }
+    EXPECT_TRUE(GetJson(quiet.reader, "/api/v1/alerts?state=all&rule_id=" + noisy_rule)["alerts"].empty());
+    EXPECT_TRUE(GetJson(quiet.reader, "/api/v1/alerts/notifications?alert_id=" + noisy_alert)["notifications"].empty());
+    EXPECT_TRUE(GetJson(quiet.reader, "/api/v1/alerts/notifications?rule_id=" + noisy_rule)["notifications"].empty());
+    EXPECT_TRUE(GetJson(quiet.reader, "/api/v1/alerts/notifications")["notifications"].empty());
+    EXPECT_FALSE(GetJson(noisy.reader, "/api/v1/alerts/notifications?alert_id=" + noisy_alert)["notifications"].empty());
+    const Json untouched = GetJson(noisy.reader, "/api/v1/alerts/" + noisy_alert);
+    EXPECT_EQ(untouched["state"], "firing") << untouched.dump();
+    EXPECT_TRUE(untouched["acknowledged_at"].is_null()) << untouched.dump();
+    EXPECT_TRUE(untouched["snoozed_until"].is_null()) << untouched.dump();
     for (const auto& r : GetJson(noisy.reader, "/api/v1/alerts/rules")["rules"])
         EXPECT_NE(r["id"], quiet_rule);
     EXPECT_EQ(Call(quiet.admin, "DELETE", "/api/v1/alerts/rules/" + quiet_rule).status, 200);
